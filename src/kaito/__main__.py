@@ -1,0 +1,3 @@
+from kaito.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""kaito's typed API layer: Workspace, NodeClaim, Machine and the built-in kinds kaito touches."""
