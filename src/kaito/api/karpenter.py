@@ -127,7 +127,11 @@ class MachineStatus(_NodeRequestStatus):
 
 class Machine(_NodeRequest):
     RESOURCE: ClassVar[ResourceType] = r.MACHINE
-    LIFECYCLE_CONDITIONS: ClassVar[tuple[str, ...]] = ("MachineLaunched", "MachineRegistered", "MachineInitialized")
+    LIFECYCLE_CONDITIONS: ClassVar[tuple[str, ...]] = (
+        "MachineLaunched",
+        "MachineRegistered",
+        "MachineInitialized",
+    )
 
     spec: MachineSpec
     status: MachineStatus | None = None

@@ -71,9 +71,17 @@ class LabelSelector(KubeModel):
     match_labels: dict[str, str] | None = None
     match_expressions: list[LabelSelectorRequirement] | None = None
 
+    def as_map(self) -> dict[str, str]:
+        """matchLabels plus single-value ``In`` expressions: the labels a matching node must carry."""
+        labels = dict(self.match_labels or {})
+        for expression in self.match_expressions or []:
+            if expression.operator == "In" and expression.values and len(expression.values) == 1:
+                labels[expression.key] = expression.values[0]
+        return labels
+
 
 class Condition(KubeModel):
-    """metav1.Condition; knative-style conditions (Machine) add ``severity``."""
+    """One aspect of an object's state (metav1.Condition; Machine conditions add severity)."""
 
     type: str
     status: str

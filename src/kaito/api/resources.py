@@ -76,7 +76,12 @@ VALIDATING_WEBHOOK_CONFIGURATION = ResourceType(
     False,
 )
 CUSTOM_RESOURCE_DEFINITION = ResourceType(
-    "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", False, ("crd", "crds"),
+    "apiextensions.k8s.io",
+    "v1",
+    "CustomResourceDefinition",
+    "customresourcedefinitions",
+    False,
+    ("crd", "crds"),
     _STATUS,
 )
 

@@ -74,6 +74,14 @@ NODEPOOL_KAITO = "kaito"
 PROVISIONER_DEFAULT = "default"
 
 
+class NodeProvisioner(StrEnum):
+    """How the controller gets GPU nodes (``kaito controller --node-provisioner``)."""
+
+    NODECLAIM = "nodeclaim"  # karpenter.sh/v1 NodeClaims (the default)
+    MACHINE = "machine"  # karpenter.sh/v1alpha5 Machines (older gpu-provisioner)
+    BYO = "byo"  # bring your own nodes: create nothing, wait for matching nodes
+
+
 class Runtime(StrEnum):
     """Inference runtime, chosen by annotation ``kaito.sh/runtime``."""
 
@@ -92,7 +100,7 @@ class AccessMode(StrEnum):
 
 
 class WorkspaceState(StrEnum):
-    """``status.state`` (v1beta1): inference states, then tuning states."""
+    """Summary state: Pending, Ready or NotReady (inference); Running, Succeeded or Failed (tuning)."""
 
     PENDING = "Pending"
     READY = "Ready"

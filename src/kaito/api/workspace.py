@@ -21,7 +21,6 @@ from kaito.api.wellknown import (
     AccessMode,
     ConditionStatus,
     ConditionType,
-    Runtime,
     TuningMethod,
     WorkspaceState,
 )
@@ -51,7 +50,10 @@ class PresetOptions(KubeModel):
 
 class PresetSpec(KubeModel):
     name: str = Field(description="Model preset name, e.g. phi-3-mini-4k-instruct.")
-    access_mode: AccessMode | None = Field(default=None, json_schema_extra={"default": "public"})
+    # Enums are matched by value (strict mode would demand enum instances).
+    access_mode: AccessMode | None = Field(
+        default=None, strict=False, json_schema_extra={"default": "public"}
+    )
     preset_options: PresetOptions | None = None
 
     @property
@@ -107,7 +109,7 @@ class InferenceSpec(KubeModel):
 
 class TuningSpec(KubeModel):
     preset: PresetSpec | None = None
-    method: TuningMethod | None = None
+    method: TuningMethod | None = Field(default=None, strict=False)
     config: str | None = Field(default=None, description="ConfigMap with key training_config.yaml.")
     input: DataSource | None = None
     output: DataDestination | None = None
@@ -131,7 +133,7 @@ class WorkspaceStatus(KubeModel):
         default=None,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )
-    state: WorkspaceState | None = None
+    state: WorkspaceState | None = Field(default=None, strict=False)
     target_node_count: int | None = None
     phase_timestamps: PhaseTimestamps | None = None
 
