@@ -293,7 +293,19 @@ INFERENCE_CASES: list[tuple[str, Mutation, str, str]] = [
         "adapter-bad-name",
         set_path("inference.adapters", [adapter("Adapter_1")]),
         "inference.adapters[0].source.name",
-        "RFC 1123 label",
+        "DNS-1035 label",
+    ),
+    (
+        "adapter-name-starts-with-digit",
+        set_path("inference.adapters", [adapter("1st")]),
+        "inference.adapters[0].source.name",
+        "start with an alphabetic character",
+    ),
+    (
+        "adapter-name-too-long",
+        set_path("inference.adapters", [adapter("a" * 56)]),
+        "inference.adapters[0].source.name",
+        "must be no more than 55 characters",
     ),
     (
         "adapter-urls",

@@ -6,11 +6,14 @@ import math
 
 from kaito.api.validation.datasource import image_errors, secret_names_errors
 from kaito.api.validation.errors import FieldError
-from kaito.api.validation.names import dns1123_label_errors
+from kaito.api.validation.names import dns1035_label_errors
 from kaito.api.wellknown import ANNOTATION_RUNTIME, Runtime
 from kaito.api.workspace import AdapterSpec
 
 MAX_ADAPTERS = 10
+# The name becomes the init container ``adapter-<name>`` (63 characters at most)
+# and the strength's environment variable, which must not start with a digit.
+MAX_ADAPTER_NAME_LENGTH = 55
 
 
 def adapters_errors(
@@ -51,11 +54,18 @@ def _adapter_errors(path: str, adapter: AdapterSpec, runtime: Runtime) -> list[F
     if not source.name:
         errors.append(FieldError(f"{path}.source.name", "Name of Adapter field must be specified"))
     else:
-        # The name becomes a container name and a directory, and its strength an env var.
         errors += [
             FieldError(f"{path}.source.name", f"Invalid value: {source.name!r}: {e}")
-            for e in dns1123_label_errors(source.name)
+            for e in dns1035_label_errors(source.name)
         ]
+        if len(source.name) > MAX_ADAPTER_NAME_LENGTH:
+            errors.append(
+                FieldError(
+                    f"{path}.source.name",
+                    f"Invalid value: {source.name!r}: must be no more than {MAX_ADAPTER_NAME_LENGTH} characters "
+                    "(it names the init container adapter-<name>)",
+                )
+            )
     if source.urls is not None:
         errors.append(FieldError(f"{path}.source.urls", "URLs are not supported as adapter source"))
     if (source.image is None) == (source.volume_source is None):
