@@ -174,3 +174,18 @@ def test_machines_use_prefixed_conditions() -> None:
     )
     failure = classify_node_request([machine])
     assert failure is not None and failure.message == "Machine m: no capacity"
+
+
+def test_cloud_errors_are_cut_down_to_code_and_message() -> None:
+    azure = (
+        'agentPool.BeginCreateOrUpdate for "ws1" failed: PUT https://management.azure.com/x\n'
+        "RESPONSE 400: 400 Bad Request\nERROR CODE: QuotaExceeded\n"
+        '{"code": "QuotaExceeded", "message": "Preflight validation check failed. Message: Operation could not be '
+        'completed as it results in exceeding approved standardNCSv3Family Cores quota."}'
+    )
+    claim = nodeclaim("ws1", [{"type": "Launched", "status": "False", "reason": "LaunchFailed", "message": azure}])
+    failure = classify_node_request([claim])
+    assert failure is not None and failure.message == (
+        "NodeClaim ws1: QuotaExceeded: Operation could not be completed as it results in exceeding approved "
+        "standardNCSv3Family Cores quota."
+    )

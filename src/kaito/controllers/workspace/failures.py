@@ -7,6 +7,7 @@ objects (upstream users asked for exactly this).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +27,31 @@ class Failure:
     message: str
 
 
+_ERROR_CODE = re.compile(r"ERROR CODE:\s*(\S+)")
+# No closing quote needed: providers truncate long errors (gpu-provisioner at 800 characters).
+_JSON_MESSAGE = re.compile(r'"message"\s*:\s*"((?:[^"\\]|\\.)*)')
+_NESTED_MESSAGE = re.compile(r"\bMessage:\s*(.+)", re.DOTALL)
+
+
 def truncate(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE_LENGTH else message[: MAX_MESSAGE_LENGTH - 3] + "..."
+
+
+def essential(message: str) -> str:
+    """The part of a cloud provider's error a person needs: its code and message, not the request dump.
+
+    Azure errors arrive as ``PUT <url> ... ERROR CODE: QuotaExceeded ... {"message": "... Message:
+    Operation could not be completed as it results in exceeding approved ... quota ..."}``.
+    """
+    body = _JSON_MESSAGE.search(message)
+    if body is None:
+        return message
+    text = body.group(1).replace('\\"', '"')
+    nested = _NESTED_MESSAGE.search(text)
+    if nested is not None:
+        text = nested.group(1)
+    code = _ERROR_CODE.search(message)
+    return f"{code.group(1)}: {text}" if code else text
 
 
 def classify_pods(pods: Sequence[dict[str, Any]]) -> Failure | None:
@@ -107,7 +131,7 @@ def classify_node_request(requests: Sequence[NodeClaim | Machine]) -> Failure | 
                 continue
             reason = (condition.reason if condition else None) or _AWAITING
             message = (condition.message if condition else None) or f"{condition_type} is not yet reported"
-            failure = Failure(reason, truncate(f"{request.RESOURCE.kind} {request.name}: {message}"))
+            failure = Failure(reason, truncate(f"{request.RESOURCE.kind} {request.name}: {essential(message)}"))
             if reason != _AWAITING:
                 return failure
             awaiting = awaiting or failure

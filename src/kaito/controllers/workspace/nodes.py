@@ -124,7 +124,7 @@ def survey_nodes(
         if waited >= gpu_deadline_seconds:
             problems.append(
                 f"node {node.name} is Ready but reports 0 {RESOURCE_NVIDIA_GPU} after "
-                f"{_minutes(waited)}; is the NVIDIA device plugin running on it?"
+                f"{_duration(waited)}; is the NVIDIA device plugin running on it?"
             )
         else:
             waits.append(gpu_deadline_seconds - waited)
@@ -138,6 +138,6 @@ def survey_nodes(
     )
 
 
-def _minutes(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+def _duration(seconds: float) -> str:
+    value, unit = (int(seconds // 60), "minute") if seconds >= 60 else (int(seconds), "second")
+    return f"{value} {unit}{'s' if value != 1 else ''}"
