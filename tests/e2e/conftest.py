@@ -72,7 +72,12 @@ class Cluster:
         return await self.client.get(Workspace, name, namespace)
 
     async def wait_for_condition(
-        self, name: str, condition: str, status: str = "True", reason: str | None = None, timeout: float = 30.0
+        self,
+        name: str,
+        condition: str,
+        status: str = "True",
+        reason: str | None = None,
+        timeout: float = 30.0,
     ) -> Workspace:
         async def check() -> Workspace | None:
             ws = await self.workspace(name)
@@ -92,10 +97,12 @@ def _quiet_logs() -> None:
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     kubeconfig = tmp_path / "kubeconfig"
-    async with Sandbox(port=0, kubeconfig_path=kubeconfig, timings=Timings()) as sandbox:
-        async with Client(await load_rest_config(str(kubeconfig)), qps=None) as client:
-            harness = Cluster(sandbox, client, kubeconfig)
-            try:
-                yield harness
-            finally:
-                await harness.stop_operator()
+    async with (
+        Sandbox(port=0, kubeconfig_path=kubeconfig, timings=Timings()) as sandbox,
+        Client(await load_rest_config(str(kubeconfig)), qps=None) as client,
+    ):
+        harness = Cluster(sandbox, client, kubeconfig)
+        try:
+            yield harness
+        finally:
+            await harness.stop_operator()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
 from kaito.api.core import ConfigMap, ControllerRevision, Deployment, Event, Node, Pod, Service, StatefulSet
 from kaito.api.karpenter import Machine, NodeClaim
 from kaito.api.scheme import decode
 from kaito.api.wellknown import NodeProvisioner
 from kaito.api.workspace import Workspace
+from kaito.controllers.runtime.metrics import REGISTRY
 from kaito.controllers.workspace.options import WorkspaceOptions
 from kaito.testing import Failure
 
@@ -24,7 +28,9 @@ async def apply(cluster: Cluster, doc: dict[str, Any]) -> Workspace:
     return await cluster.client.create(workspace)
 
 
-async def claims_of(cluster: Cluster, name: str, model: type[NodeClaim] | type[Machine] = NodeClaim) -> list[Any]:
+async def claims_of(
+    cluster: Cluster, name: str, model: type[NodeClaim] | type[Machine] = NodeClaim
+) -> list[Any]:
     found = await cluster.client.list(model, label_selector={"kaito.sh/workspace": name})
     return list(found.items)
 
@@ -38,9 +44,17 @@ async def test_phi3_example_reaches_succeeded_with_nodeclaim_workload_and_servic
     for condition in ("ResourceReady", "NodeClaimReady", "InferenceReady"):
         assert ws.condition_is_true(condition), condition
     assert FINALIZER in (ws.metadata.finalizers or [])
-    assert ws.annotations["workspace.kaito.io/revision"] == "1" and len(ws.annotations["workspace.kaito.io/hash"]) == 64
+    assert (
+        ws.annotations["workspace.kaito.io/revision"] == "1"
+        and len(ws.annotations["workspace.kaito.io/hash"]) == 64
+    )
     stamps = ws.status.phase_timestamps
-    assert stamps is not None and None not in (stamps.accepted, stamps.nodes_ready, stamps.workload_created, stamps.inference_ready)
+    assert stamps is not None and None not in (
+        stamps.accepted,
+        stamps.nodes_ready,
+        stamps.workload_created,
+        stamps.inference_ready,
+    )
 
     (claim,) = await claims_of(cluster, "workspace-phi-3-mini")
     expected = {"apps": "phi-3", "karpenter.sh/nodepool": "kaito", **WORKSPACE_LABELS}
@@ -57,9 +71,9 @@ async def test_phi3_example_reaches_succeeded_with_nodeclaim_workload_and_servic
     (main,) = pod_spec["containers"]
     assert main["resources"]["limits"] == {"nvidia.com/gpu": "1"}
     assert main["ports"][0]["containerPort"] == 5000 and "--runtime=transformers" in main["args"]
-    assert pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0][
-        "matchFields"
-    ] == [{"key": "metadata.name", "operator": "In", "values": [claim.node_name]}]
+    assert pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ][0]["matchFields"] == [{"key": "metadata.name", "operator": "In", "values": [claim.node_name]}]
     assert {t["key"] for t in pod_spec["tolerations"]} == {"nvidia.com/gpu", "sku"}
 
     service = await cluster.client.get(Service, "workspace-phi-3-mini", "default")
@@ -68,7 +82,9 @@ async def test_phi3_example_reaches_succeeded_with_nodeclaim_workload_and_servic
         ("torch", 29500, 29500),
     ]
     assert (service.spec or {})["type"] == "ClusterIP" and (service.spec or {})["clusterIP"]
-    pods = await cluster.client.list(Pod, "default", label_selector={"kaito.sh/workspace": "workspace-phi-3-mini"})
+    pods = await cluster.client.list(
+        Pod, "default", label_selector={"kaito.sh/workspace": "workspace-phi-3-mini"}
+    )
     assert [p.to_dict()["spec"]["nodeName"] for p in pods.items] == [claim.node_name]
     revisions = await cluster.client.list(ControllerRevision, "default")
     assert [r.revision for r in revisions.items] == [1]
@@ -105,7 +121,9 @@ async def test_adapters_roll_out_as_a_new_revision(cluster: Cluster) -> None:
     await eventually(rolled, what="deployment rolled to revision 2")
     ws = await cluster.wait_for_condition(ws.name, "WorkspaceSucceeded")
     assert ws.annotations["workspace.kaito.io/revision"] == "2"
-    revisions = await cluster.client.list(ControllerRevision, "default", label_selector={"workspace.kaito.io/name": ws.name})
+    revisions = await cluster.client.list(
+        ControllerRevision, "default", label_selector={"workspace.kaito.io/name": ws.name}
+    )
     assert sorted(r.revision for r in revisions.items) == [1, 2]
 
 
@@ -113,7 +131,9 @@ async def test_a_quota_error_on_the_nodeclaim_shows_on_the_workspace(cluster: Cl
     cluster.sandbox.cluster.provisioner.fail_launch_with_quota("Standard_NC6s_v3")
     await cluster.start_operator()
     await apply(cluster, example("inference/kaito_workspace_phi_3.yaml"))
-    ws = await cluster.wait_for_condition("workspace-phi-3-mini", "ResourceReady", "False", reason="LaunchFailed")
+    ws = await cluster.wait_for_condition(
+        "workspace-phi-3-mini", "ResourceReady", "False", reason="LaunchFailed"
+    )
     resource = ws.condition("ResourceReady")
     assert resource is not None and "quota" in (resource.message or "")
     claim_condition = ws.condition("NodeClaimReady")
@@ -123,7 +143,9 @@ async def test_a_quota_error_on_the_nodeclaim_shows_on_the_workspace(cluster: Cl
 
 
 async def test_a_crash_looping_pod_shows(cluster: Cluster) -> None:
-    cluster.sandbox.cluster.failures.add(Failure.CRASH_LOOP_BACKOFF, labels={"kaito.sh/workspace": "workspace-phi-3-mini"})
+    cluster.sandbox.cluster.failures.add(
+        Failure.CRASH_LOOP_BACKOFF, labels={"kaito.sh/workspace": "workspace-phi-3-mini"}
+    )
     await cluster.start_operator()
     await apply(cluster, example("inference/kaito_workspace_phi_3.yaml"))
     ws = await cluster.wait_for_condition(
@@ -138,7 +160,9 @@ async def test_a_node_without_gpus_is_named_after_the_deadline(cluster: Cluster)
     cluster.sandbox.cluster.provisioner.without_device_plugin()
     await cluster.start_operator(WorkspaceOptions(gpu_ready_deadline_seconds=1.0))
     await apply(cluster, example("inference/kaito_workspace_phi_3.yaml"))
-    ws = await cluster.wait_for_condition("workspace-phi-3-mini", "ResourceReady", "False", reason="NodePluginsNotReady")
+    ws = await cluster.wait_for_condition(
+        "workspace-phi-3-mini", "ResourceReady", "False", reason="NodePluginsNotReady"
+    )
     resource = ws.condition("ResourceReady")
     assert resource is not None
     assert "is Ready but reports 0 nvidia.com/gpu after" in (resource.message or "")
@@ -151,7 +175,9 @@ async def test_delete_removes_everything_the_workspace_created(cluster: Cluster)
     await cluster.wait_for_condition("workspace-phi-3-mini", "WorkspaceSucceeded")
     (claim,) = await claims_of(cluster, "workspace-phi-3-mini")
     bystander = "gpu-bystander"
-    cluster.sandbox.cluster.add_node(bystander, gpus=1, instance_type="Standard_NC6s_v3", labels={"apps": "other"})
+    cluster.sandbox.cluster.add_node(
+        bystander, gpus=1, instance_type="Standard_NC6s_v3", labels={"apps": "other"}
+    )
 
     await cluster.client.delete(Workspace, "workspace-phi-3-mini", "default")
 
@@ -167,7 +193,11 @@ async def test_delete_removes_everything_the_workspace_created(cluster: Cluster)
     async def collected() -> bool:
         kinds: list[type[Any]] = [Deployment, Service, ConfigMap, ControllerRevision, Pod]
         for model in kinds:
-            items = (await cluster.client.list(model, "default", label_selector={"kaito.sh/workspace": "workspace-phi-3-mini"})).items
+            items = (
+                await cluster.client.list(
+                    model, "default", label_selector={"kaito.sh/workspace": "workspace-phi-3-mini"}
+                )
+            ).items
             if model is ControllerRevision:
                 items = (await cluster.client.list(model, "default")).items
             if items:
@@ -226,7 +256,9 @@ async def test_bring_your_own_nodes(cluster: Cluster) -> None:
     await apply(cluster, example("inference/kaito_workspace_phi_3.yaml"))
     ws = await cluster.wait_for_condition("workspace-phi-3-mini", "ResourceReady", "False")
     assert ws.condition("NodeClaimReady") is None
-    cluster.sandbox.cluster.add_node("my-v100", gpus=1, instance_type="Standard_NC6s_v3", labels={"apps": "phi-3"})
+    cluster.sandbox.cluster.add_node(
+        "my-v100", gpus=1, instance_type="Standard_NC6s_v3", labels={"apps": "phi-3"}
+    )
     ws = await cluster.wait_for_condition("workspace-phi-3-mini", "WorkspaceSucceeded")
     assert ws.status is not None and ws.status.worker_nodes == ["my-v100"]
     assert await claims_of(cluster, "workspace-phi-3-mini") == []
@@ -238,12 +270,19 @@ async def test_a_model_spanning_two_nodes_runs_as_a_statefulset(cluster: Cluster
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "Workspace",
         "metadata": {"name": "llama-70b", "namespace": "default"},
-        "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"apps": "llama"}}},
-        "inference": {"preset": {"name": "llama-3.3-70b-instruct", "presetOptions": {"modelAccessSecret": "hf-token"}}},
+        "resource": {
+            "instanceType": "Standard_NC24ads_A100_v4",
+            "labelSelector": {"matchLabels": {"apps": "llama"}},
+        },
+        "inference": {
+            "preset": {"name": "llama-3.3-70b-instruct", "presetOptions": {"modelAccessSecret": "hf-token"}}
+        },
     }
     await apply(cluster, doc)
     ws = await cluster.wait_for_condition("llama-70b", "WorkspaceSucceeded")
-    assert ws.status is not None and ws.status.target_node_count == 2 and len(ws.status.worker_nodes or []) == 2
+    assert (
+        ws.status is not None and ws.status.target_node_count == 2 and len(ws.status.worker_nodes or []) == 2
+    )
     statefulset = await cluster.client.get(StatefulSet, "llama-70b", "default")
     assert (statefulset.spec or {})["replicas"] == 2
     headless = await cluster.client.get(Service, "llama-70b-headless", "default")
@@ -257,9 +296,19 @@ async def test_a_template_workspace_gets_the_same_service_and_status(cluster: Cl
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "Workspace",
         "metadata": {"name": "custom-llm", "namespace": "default"},
-        "resource": {"instanceType": "Standard_NC6s_v3", "labelSelector": {"matchLabels": {"apps": "custom"}}},
-        "inference": {"template": {"spec": {"containers": [{"name": "server", "image": "r.io/llm:1",
-                                                             "ports": [{"containerPort": 5000}]}]}}},
+        "resource": {
+            "instanceType": "Standard_NC6s_v3",
+            "labelSelector": {"matchLabels": {"apps": "custom"}},
+        },
+        "inference": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "server", "image": "r.io/llm:1", "ports": [{"containerPort": 5000}]}
+                    ]
+                }
+            }
+        },
     }
     await apply(cluster, doc)
     await cluster.wait_for_condition("custom-llm", "WorkspaceSucceeded")
@@ -278,3 +327,21 @@ async def test_load_balancer_annotation(cluster: Cluster) -> None:
 
 
 FINALIZER = "workspace.finalizer.kaito.sh"
+
+
+async def test_apply_to_ready_is_measured(cluster: Cluster) -> None:
+    def samples() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(generate_latest(REGISTRY).decode())
+            for s in family.samples
+        }
+
+    key = ("kaito_workspace_time_to_ready_seconds_count", (("preset", "phi-3-mini-4k-instruct"),))
+    before = samples().get(key, 0.0)
+    await cluster.start_operator()
+    await apply(cluster, example("inference/kaito_workspace_phi_3.yaml"))
+    await cluster.wait_for_condition("workspace-phi-3-mini", "WorkspaceSucceeded")
+    after = samples()
+    assert after[key] == before + 1
+    assert after[("kaito_workspace_count", (("phase", "succeeded"),))] >= 1

@@ -48,7 +48,7 @@ def test_invalid_create_is_denied_with_every_message() -> None:
     bad["inference"]["adapters"] = [{"source": {"name": "a", "image": "BAD:1"}, "strength": "3"}]
     response = review(admission_review("CREATE", bad), ValidationContext())["response"]
     assert response["allowed"] is False
-    assert response["status"]["code"] == 422 and response["status"]["reason"] == "Invalid"
+    assert response["status"]["code"] == 400 and response["status"]["reason"] == "BadRequest"
     message = response["status"]["message"]
     assert "resource.instanceType: Unsupported instance type Standard_Bad" in message
     assert "inference.adapters[0].source.image: Unable to parse adapter image reference" in message

@@ -32,14 +32,17 @@ def review(body: Any, context: ValidationContext) -> dict[str, Any]:
     old = request.get("oldObject") if operation == "UPDATE" else None
     problems = validate_workspace(document, old, context)
     errors = [p for p in problems if not p.warning]
-    warnings = [str(p) for p in problems if p.warning]
+    # kubectl shows these after its own "Warning: " prefix.
+    warnings = [f"{p.path}: {p.message}" for p in problems if p.warning]
     if not errors:
         return _response(uid, allowed=True, warnings=warnings)
     return _response(
         uid,
         allowed=False,
         warnings=warnings,
-        status={"code": 422, "reason": "Invalid", "message": denial_message(errors)},
+        # kubectl prints a 400 as "Error from server (BadRequest): ... denied the request: ...",
+        # the form users of admission webhooks know.
+        status={"code": 400, "reason": "BadRequest", "message": denial_message(errors)},
     )
 
 

@@ -34,7 +34,7 @@ def parse(*argv: str) -> argparse.Namespace:
     ("argv", "message"),
     [
         (["--controllers", "bogus"], "unknown controller 'bogus' (available: "),
-        (["--controllers", "workspace"], "controller 'workspace' is not available yet"),
+        (["--controllers", "nodeclaim"], "controller 'nodeclaim' is not available yet"),
         (["--controllers", ","], "expected a comma-separated list"),
         (["--concurrent-reconciles", "0"], "must be at least 1"),
         (["--metrics-bind-address", "8080"], "must be HOST:PORT, :PORT or 0"),
@@ -230,3 +230,21 @@ async def test_leader_killed_the_standby_takes_over(emulator: Any) -> None:
             assert took_over <= 3.0 + 0.6 + 3.0, took_over
             two.proc.send_signal(signal.SIGTERM)
             assert await two.finish() == 0
+
+
+def test_workspace_flags_reach_the_controller_options() -> None:
+    args = parse(
+        "--node-provisioner", "machine", "--cloud-provider", "aws", "--preset-registry", "myacr.azurecr.io/kaito",
+        "--gpu-ready-deadline", "2m", "--webhook-port", "9443", "--webhook-namespace", "kaito-system",
+    )
+    options = controller_cli._setup_options(args)
+    assert options.workspace.node_provisioner == "machine" and options.workspace.cloud == "aws"
+    assert options.workspace.registry == "myacr.azurecr.io/kaito" and options.workspace.gpu_ready_deadline_seconds == 120
+    assert options.webhook is not None and options.webhook.target.namespace == "kaito-system"
+    assert options.webhook.target.port == 9443 and options.webhook.target.url is None
+
+
+def test_the_webhook_needs_a_namespace_outside_a_cluster(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse("--webhook-port", "9443", "--webhook-namespace", "")
+    with pytest.raises(ValueError, match="pass --webhook-namespace"):
+        controller_cli._setup_options(args)

@@ -183,7 +183,9 @@ def test_cloud_errors_are_cut_down_to_code_and_message() -> None:
         '{"code": "QuotaExceeded", "message": "Preflight validation check failed. Message: Operation could not be '
         'completed as it results in exceeding approved standardNCSv3Family Cores quota."}'
     )
-    claim = nodeclaim("ws1", [{"type": "Launched", "status": "False", "reason": "LaunchFailed", "message": azure}])
+    claim = nodeclaim(
+        "ws1", [{"type": "Launched", "status": "False", "reason": "LaunchFailed", "message": azure}]
+    )
     failure = classify_node_request([claim])
     assert failure is not None and failure.message == (
         "NodeClaim ws1: QuotaExceeded: Operation could not be completed as it results in exceeding approved "
