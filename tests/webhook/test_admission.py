@@ -69,7 +69,7 @@ def test_warnings_are_returned_with_an_allowed_answer() -> None:
     response = review(admission_review("CREATE", warned), ValidationContext())["response"]
     assert response["allowed"] is True
     assert response["warnings"][0].startswith(
-        "warning: resource.instanceType: instance type Standard_NC99_future"
+        "resource.instanceType: instance type Standard_NC99_future"
     )
 
 
