@@ -62,8 +62,8 @@ def _adapter_errors(path: str, adapter: AdapterSpec, runtime: Runtime) -> list[F
             errors.append(
                 FieldError(
                     f"{path}.source.name",
-                    f"Invalid value: {source.name!r}: must be no more than {MAX_ADAPTER_NAME_LENGTH} characters "
-                    "(it names the init container adapter-<name>)",
+                    f"Invalid value: {source.name!r}: must be no more than {MAX_ADAPTER_NAME_LENGTH} "
+                    "characters (it names the init container adapter-<name>)",
                 )
             )
     if source.urls is not None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from kaito.api.jsontypes import openapi_type
 from kaito.api.meta import KubeModel
 from kaito.api.validation.errors import FieldError
 
@@ -35,7 +36,7 @@ _TYPE_NAMES = {
 def parse(model: type[M], data: Any) -> tuple[M | None, list[FieldError]]:
     """The typed object and no errors, or None and every schema error found."""
     if not isinstance(data, dict):
-        return None, [FieldError("", f"must be an object, got {_json_type(data)}")]
+        return None, [FieldError("", f"must be an object, got {openapi_type(data)}")]
     try:
         parsed = model.model_validate(data)
     except ValidationError as err:
@@ -82,7 +83,8 @@ def _field_error(detail: ErrorDetails) -> FieldError:
     if kind in _TYPE_NAMES:
         return FieldError(
             path,
-            f"Invalid value: {_render(value)}: must be of type {_TYPE_NAMES[kind]}, not {_json_type(value)}",
+            f"Invalid value: {_render(value)}: must be of type {_TYPE_NAMES[kind]}, "
+            f"not {openapi_type(value)}",
         )
     return FieldError(path, f"Invalid value: {_render(value)}: {detail['msg']}")
 
@@ -93,21 +95,3 @@ def _render(value: Any) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__

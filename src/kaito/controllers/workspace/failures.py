@@ -131,7 +131,8 @@ def classify_node_request(requests: Sequence[NodeClaim | Machine]) -> Failure | 
                 continue
             reason = (condition.reason if condition else None) or _AWAITING
             message = (condition.message if condition else None) or f"{condition_type} is not yet reported"
-            failure = Failure(reason, truncate(f"{request.RESOURCE.kind} {request.name}: {essential(message)}"))
+            summary = f"{request.RESOURCE.kind} {request.name}: {essential(message)}"
+            failure = Failure(reason, truncate(summary))
             if reason != _AWAITING:
                 return failure
             awaiting = awaiting or failure

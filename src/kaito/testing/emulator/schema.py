@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from kaito.api.jsontypes import openapi_type
 from kaito.testing.emulator.errors import Cause
 
 Schema = dict[str, Any]
@@ -85,22 +86,6 @@ def apply_defaults(obj: Any, schema: Schema) -> None:
             apply_defaults(item, schema["items"])
 
 
-def _go_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _type_ok(value: Any, type_: str) -> bool:
     if type_ == "object":
         return isinstance(value, dict)
@@ -129,7 +114,7 @@ def quote(value: Any) -> str:
         return "null"
     if isinstance(value, (int, float)):
         return str(value)
-    return f'"{_go_type(value)}"'
+    return f'"{openapi_type(value)}"'
 
 
 def _num(value: float) -> str:
@@ -165,8 +150,8 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[Cause]) -> Non
         causes.append(
             Cause(
                 "FieldValueTypeInvalid",
-                f'Invalid value: "{_go_type(value)}": {where} in body must be of '
-                f'type integer,string: "{_go_type(value)}"',
+                f'Invalid value: "{openapi_type(value)}": {where} in body must be of '
+                f'type integer,string: "{openapi_type(value)}"',
                 path,
             )
         )
@@ -176,8 +161,8 @@ def _validate(value: Any, schema: Schema, path: str, causes: list[Cause]) -> Non
         causes.append(
             Cause(
                 "FieldValueTypeInvalid",
-                f'Invalid value: "{_go_type(value)}": {where} in body must be of type '
-                f'{type_}: "{_go_type(value)}"',
+                f'Invalid value: "{openapi_type(value)}": {where} in body must be of type '
+                f'{type_}: "{openapi_type(value)}"',
                 path,
             )
         )
