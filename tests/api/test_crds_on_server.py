@@ -20,9 +20,12 @@ from kaito.testing import KubeEmulator
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[Client]:
-    async with KubeEmulator(crds=all_crds(), kubeconfig_path=tmp_path / "kubeconfig") as emulator:
-        async with Client(await load_rest_config(str(emulator.kubeconfig_path)), qps=None) as api:
-            yield api
+    kubeconfig = tmp_path / "kubeconfig"
+    async with (
+        KubeEmulator(crds=all_crds(), kubeconfig_path=kubeconfig),
+        Client(await load_rest_config(str(kubeconfig)), qps=None) as api,
+    ):
+        yield api
 
 
 def workspace(**body: Any) -> Workspace:
