@@ -83,7 +83,6 @@ def test_gated_download_at_runtime_multi_node_llama() -> None:
         "--gpu-memory-utilization=0.95",
         "--max-model-len=43520",
         "--dtype=bfloat16",
-        "--chat-template=/workspace/chat_templates/tool-chat-llama3.1-json.jinja",
         "--tool-call-parser=llama3_json",
         "--enable-auto-tool-choice",
         "--download-dir=/workspace/weights",
@@ -118,12 +117,28 @@ def test_reasoning_parser_and_transformers_chat_template() -> None:
 
 def test_chat_template_directory_is_an_option() -> None:
     params = _params(
-        "qwen2.5-coder-7b-instruct",
+        "falcon-7b-instruct",
         "Standard_NC24ads_A100_v4",
         Runtime.VLLM,
         chat_templates_dir="/templates/",
     )
-    assert "--chat-template=/templates/tool-chat-hermes.jinja" in params.args
+    assert "--chat-template=/templates/falcon-instruct.jinja" in params.args
+
+
+def test_every_chat_template_a_preset_names_ships_with_the_runtime() -> None:
+    """The runtime image installs kaito_runtime/chat_templates at /workspace/chat_templates."""
+    from pathlib import Path
+
+    from kaito.presets.catalog import all_presets
+
+    shipped = Path(__file__).resolve().parents[2] / "runtime" / "src" / "kaito_runtime" / "chat_templates"
+    named = {
+        args.chat_template
+        for preset in all_presets()
+        for args in (preset.runtimes.vllm, preset.runtimes.transformers)
+        if args is not None and args.chat_template
+    }
+    assert named and all((shipped / name).is_file() for name in named), named
 
 
 def test_adapters_on_a_model_vllm_cannot_adapt_are_refused() -> None:

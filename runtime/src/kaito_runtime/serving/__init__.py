@@ -1,0 +1,1 @@
+"""Inference serving: the ``kaito-runtime serve`` command and its two runtimes."""

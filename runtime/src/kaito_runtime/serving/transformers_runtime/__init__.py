@@ -1,0 +1,1 @@
+"""The transformers runtime: an OpenAI-compatible server on transformers + torch with continuous batching."""
