@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+
 from kaito_runtime.testing.server_process import ServerProcess, free_port, kaito_runtime_serve
 from kaito_runtime.testing.tiny_model import TINY_MODEL_NAME, build_tiny_model
 

@@ -14,5 +14,5 @@ mypy
 # pytest exits 5 when it collects nothing, which fails this script like any other failure.
 python -m pytest -q "$@"
 
-python benchmarks/controller_scale.py --objects 20 --json > /dev/null
+python benchmarks/controller_scale.py --objects 20 --idle-seconds 2 --json > /dev/null
 python benchmarks/runtime_throughput.py --smoke --json > /dev/null

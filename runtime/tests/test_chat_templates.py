@@ -18,7 +18,9 @@ CONVERSATION = [
 ]
 
 
-def render(tiny_model: Path, name: str, messages: list[dict[str, str]], generation_prompt: bool = True) -> str:
+def render(
+    tiny_model: Path, name: str, messages: list[dict[str, str]], generation_prompt: bool = True
+) -> str:
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     text = tokenizer.apply_chat_template(
         messages,
@@ -32,7 +34,8 @@ def render(tiny_model: Path, name: str, messages: list[dict[str, str]], generati
 
 def test_falcon_instruct(tiny_model: Path) -> None:
     assert render(tiny_model, "falcon-instruct.jinja", CONVERSATION) == (
-        "Be brief.\n\nUser: What is Kubernetes?\nAssistant: A container orchestrator.\nUser: Who made it?\nAssistant:"
+        "Be brief.\n\nUser: What is Kubernetes?\nAssistant: A container orchestrator.\n"
+        "User: Who made it?\nAssistant:"
     )
 
 
@@ -40,9 +43,11 @@ def test_mistral_instruct(tiny_model: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     bos, eos = tokenizer.bos_token or "", tokenizer.eos_token or ""
     assert render(tiny_model, "mistral-instruct.jinja", CONVERSATION, generation_prompt=False) == (
-        f"{bos}[INST] Be brief.\n\nWhat is Kubernetes? [/INST] A container orchestrator.{eos}[INST] Who made it? [/INST]"
+        f"{bos}[INST] Be brief.\n\nWhat is Kubernetes? [/INST] A container orchestrator.{eos}"
+        "[INST] Who made it? [/INST]"
     )
-    assert render(tiny_model, "mistral-instruct.jinja", CONVERSATION[1:2]) == f"{bos}[INST] What is Kubernetes? [/INST]"
+    single = render(tiny_model, "mistral-instruct.jinja", CONVERSATION[1:2])
+    assert single == f"{bos}[INST] What is Kubernetes? [/INST]"
 
 
 @pytest.mark.parametrize("name", ["falcon-instruct.jinja", "mistral-instruct.jinja"])
