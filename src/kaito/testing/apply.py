@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from kaito.api.manifests import Document, object_ref
 from kaito.api.meta import KubeObject
 from kaito.api.scheme import decode
+from kaito.api.validation.structural import schema_errors
 from kaito.controllers.runtime.client import Client
 from kaito.controllers.runtime.errors import AlreadyExists, ApiError
 
@@ -18,18 +21,22 @@ class Applied:
     action: str  # "created", "configured", or the error
 
     def __str__(self) -> str:
-        kind = self.obj.kind if self.obj else (self.document.content or {}).get("kind", "object")
-        return (
-            f"{self.document.source}: {str(kind).lower()}/{object_ref(self.document.content)}: {self.action}"
-        )
+        content = self.document.content
+        kind = self.obj.kind if self.obj else (content.get("kind") if isinstance(content, dict) else None)
+        where = f"{self.document.source}:{self.document.line}"
+        return f"{where}: {str(kind or 'object').lower()}/{object_ref(content)}: {self.action}"
 
 
 async def apply_document(client: Client, document: Document) -> Applied:
     content = document.content
+    if not isinstance(content, dict):
+        return Applied(document, None, "error: not a Kubernetes object (expected a mapping)")
     try:
         obj = decode(content)
-    except (KeyError, ValueError) as err:
-        return Applied(document, None, f"error: {err}")
+    except KeyError as err:  # a kind kaito has no model for
+        return Applied(document, None, f"error: {err.args[0]}")
+    except ValidationError as err:
+        return Applied(document, None, "error: " + "; ".join(str(e) for e in schema_errors(err)))
     if obj.RESOURCE.namespaced and not obj.metadata.namespace:
         obj.metadata.namespace = "default"
     try:

@@ -40,8 +40,13 @@ def parse(model: type[M], data: Any) -> tuple[M | None, list[FieldError]]:
     try:
         parsed = model.model_validate(data)
     except ValidationError as err:
-        return None, [_field_error(detail) for detail in err.errors()]
+        return None, schema_errors(err)
     return parsed, unknown_field_errors(parsed)
+
+
+def schema_errors(err: ValidationError) -> list[FieldError]:
+    """A pydantic error as the field errors kube-apiserver would report."""
+    return [_field_error(detail) for detail in err.errors()]
 
 
 def format_path(location: Sequence[str | int]) -> str:
