@@ -25,6 +25,7 @@ from kaito.api.wellknown import (
     ConditionStatus,
 )
 from kaito.api.workspace import Workspace
+from kaito.controllers.runtime.labels import matches
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,12 @@ class NodeFacts:
     @property
     def gpu_ready(self) -> bool:
         return self.ready and self.accelerator_labelled and self.gpus > 0
+
+
+def selects(workspace: Workspace, labels: dict[str, str]) -> bool:
+    """Whether the workspace's label selector picks a node with these labels (no selector: none)."""
+    selector = workspace.resource.label_selector if workspace.resource else None
+    return selector is not None and matches(selector, labels)
 
 
 def node_facts(node: Node) -> NodeFacts:
@@ -93,7 +100,6 @@ def survey_nodes(
     gpu_deadline_seconds: float,
 ) -> NodeSurvey:
     resource = workspace.resource
-    selector = resource.label_selector.as_map() if resource and resource.label_selector else {}
     instance_type = resource.instance_type if resource else None
     preferred = set(resource.preferred_nodes or []) if resource else set()
     previous = set(workspace.status.worker_nodes or []) if workspace.status else set()
@@ -102,7 +108,7 @@ def survey_nodes(
     def qualifies(node: NodeFacts) -> bool:
         if node.deleting or not node.ready:
             return False
-        if any(node.labels.get(k) != v for k, v in selector.items()):
+        if not selects(workspace, node.labels):
             return False
         if node.name in preferred or node.name in claimed:
             return True

@@ -42,7 +42,8 @@ from kaito.controllers.runtime.store import WORKSPACE_INDEX
 from kaito.controllers.workspace import metrics
 from kaito.controllers.workspace.apply import NotOwned, apply
 from kaito.controllers.workspace.failures import Failure, classify_node_request, classify_pods
-from kaito.controllers.workspace.nodes import NodeSurvey, node_facts, survey_nodes
+from kaito.controllers.workspace.nodeclaims import workspace_labels
+from kaito.controllers.workspace.nodes import NodeSurvey, node_facts, selects, survey_nodes
 from kaito.controllers.workspace.options import WorkspaceOptions
 from kaito.controllers.workspace.plan import InferencePlan, PlanError, plan_inference
 from kaito.controllers.workspace.provisioning import NodeRequest, desired_node_requests
@@ -207,6 +208,9 @@ class WorkspaceReconciler:
         current, change = await apply(self.client, cache, desired, uid)
         if change is not None:
             kind = desired.RESOURCE.kind
+            log.info(
+                "workload written", change=str(change), kind=kind, revision=revision, nodes=survey.selected
+            )
             self.recorder.normal(
                 workspace, f"Workload{change}", f"{change} {kind} {desired.name} (revision {revision})"
             )
@@ -262,14 +266,9 @@ class WorkspaceReconciler:
             known = lookup_sku(instance_type, self.options.cloud)
             if known is not None:
                 return known
-        selector = (
-            workspace.resource.label_selector.as_map()
-            if workspace.resource and workspace.resource.label_selector
-            else {}
-        )
         for node in sorted(nodes, key=lambda n: n.name):
             facts = node_facts(node)
-            if not facts.ready or any(facts.labels.get(k) != v for k, v in selector.items()):
+            if not facts.ready or not selects(workspace, facts.labels):
                 continue
             try:
                 gpu = gpu_config_from_node(facts.labels, (node.status or {}).get("capacity") or {})
@@ -317,6 +316,7 @@ class WorkspaceReconciler:
                 raise
             if self.caches.node_requests is not None:
                 self.caches.node_requests.assume(created)
+            log.info("node requested", kind=kind, node_request=request.name)
             self.recorder.normal(
                 workspace,
                 f"{kind}Created",
@@ -395,6 +395,7 @@ class WorkspaceReconciler:
             except NotFound:
                 continue
             kind = request.RESOURCE.kind
+            log.info("node request deleted", kind=kind, node_request=request.name)
             self.recorder.normal(workspace, f"{kind}Deleted", f"Deleted {kind} {request.name}")
         if remaining:
             return Result(requeue_after=_STILL_THERE_RECHECK_SECONDS)
@@ -404,6 +405,7 @@ class WorkspaceReconciler:
         }
         with contextlib.suppress(NotFound):
             await self.client.patch(Workspace, workspace.name, patch, namespace=workspace.namespace)
+        log.info("finalizer removed")
         return Result()
 
     async def _live_node_requests(self, workspace: Workspace) -> list[NodeRequest]:
@@ -413,8 +415,7 @@ class WorkspaceReconciler:
         model: type[NodeClaim] | type[Machine] = (
             Machine if self.options.node_provisioner == NodeProvisioner.MACHINE else NodeClaim
         )
-        selector = {"kaito.sh/workspace": workspace.name, "kaito.sh/workspacenamespace": workspace.namespace}
-        found = await self.client.list(model, label_selector=selector)
+        found = await self.client.list(model, label_selector=workspace_labels(workspace))
         return list(found.items)
 
     # Status.
@@ -430,6 +431,7 @@ class WorkspaceReconciler:
         updated = await self.client.patch_status(
             Workspace, workspace.name, {"status": status.to_dict()}, namespace=workspace.namespace
         )
+        log.debug("status written", state=str(status.state))
         self.caches.workspaces.assume(updated)
         self._observe_time_to_ready(updated, before)
         return updated

@@ -23,7 +23,7 @@ from kaito.controllers.runtime.predicates import Funcs
 from kaito.controllers.runtime.reconcile import Request
 from kaito.controllers.runtime.store import WORKSPACE_INDEX, index_by_owner_labels
 from kaito.controllers.workspace.metrics import WORKSPACE_COUNT
-from kaito.controllers.workspace.nodes import node_facts
+from kaito.controllers.workspace.nodes import node_facts, selects
 from kaito.controllers.workspace.options import WorkspaceOptions
 from kaito.controllers.workspace.reconciler import Caches, WorkspaceReconciler
 
@@ -81,9 +81,7 @@ def setup_workspace_controller(
     def workspaces_on(node: Node) -> Iterable[Request]:
         labels = node.metadata.labels or {}
         for workspace in workspaces.list():
-            selector = workspace.resource.label_selector if workspace.resource else None
-            wanted = selector.as_map() if selector else {}
-            if wanted and all(labels.get(k) == v for k, v in wanted.items()):
+            if selects(workspace, labels):
                 yield Request(workspace.name, workspace.namespace)
 
     def workspaces_using(config_map: ConfigMap) -> Iterable[Request]:
