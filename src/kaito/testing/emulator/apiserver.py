@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kaito.api.resources import ResourceType
+from kaito.api.validation.names import label_key_errors
 from kaito.testing.emulator import clock, errors
 from kaito.testing.emulator.errors import ApiError, Cause
 from kaito.testing.emulator.kinds.crd import CustomResourceDefinitionStrategy, crd_to_resource
@@ -33,7 +34,6 @@ from kaito.testing.emulator.store import Store
 from kaito.testing.emulator.strategic import strategic_merge_patch
 from kaito.testing.emulator.validation import (
     name_causes,
-    qualified_name,
     validate_annotations,
     validate_labels,
 )
@@ -268,7 +268,7 @@ class Apiserver:
         causes += validate_labels(meta.get("labels"), "metadata.labels")
         causes += validate_annotations(meta.get("annotations"), "metadata.annotations")
         for i, finalizer in enumerate(meta.get("finalizers") or []):
-            for err in qualified_name(str(finalizer)):
+            for err in label_key_errors(str(finalizer)):
                 causes.append(
                     Cause(
                         "FieldValueInvalid",

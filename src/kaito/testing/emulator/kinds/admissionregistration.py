@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from kaito.api.validation.names import dns1123_subdomain_errors, label_key_errors, label_value_errors
 from kaito.testing.emulator import cel, errors
 from kaito.testing.emulator.errors import Cause
 from kaito.testing.emulator.kinds.base import GenerationStrategy, Obj
 from kaito.testing.emulator.schema import Schema, quote
-from kaito.testing.emulator.validation import dns1123_subdomain, label_value, qualified_name
 
 OPERATIONS = ("*", "CONNECT", "CREATE", "DELETE", "UPDATE")
 SCOPES = ("*", "Cluster", "Namespaced")
@@ -159,7 +159,7 @@ def _validate_webhook(hook: Obj, path: str) -> list[Cause]:
 def _fully_qualified(name: str, path: str) -> list[Cause]:
     if not name:
         return [_required(path)]
-    problems = dns1123_subdomain(name)
+    problems = dns1123_subdomain_errors(name)
     if problems:
         return [_invalid(path, name, ",".join(problems))]
     if len(name.split(".")) < 3:
@@ -258,8 +258,8 @@ def validate_label_selector(selector: Any, path: str) -> list[Cause]:
         return [_invalid(path, selector, "must be a label selector")]
     causes: list[Cause] = []
     for key, value in (selector.get("matchLabels") or {}).items():
-        causes += [_invalid(f"{path}.matchLabels", key, e) for e in qualified_name(str(key))]
-        causes += [_invalid(f"{path}.matchLabels", value, e) for e in label_value(str(value))]
+        causes += [_invalid(f"{path}.matchLabels", key, e) for e in label_key_errors(str(key))]
+        causes += [_invalid(f"{path}.matchLabels", value, e) for e in label_value_errors(str(value))]
     for i, expression in enumerate(selector.get("matchExpressions") or []):
         where = f"{path}.matchExpressions[{i}]"
         expression = expression if isinstance(expression, dict) else {}
@@ -280,7 +280,7 @@ def validate_label_selector(selector: Any, path: str) -> list[Cause]:
             causes.append(_invalid(f"{where}.operator", operator, "not a valid selector operator"))
         causes += [
             _invalid(f"{where}.key", expression.get("key"), e)
-            for e in qualified_name(str(expression.get("key") or ""))
+            for e in label_key_errors(str(expression.get("key") or ""))
         ]
     return causes
 
@@ -341,7 +341,9 @@ def _validate_service(service: Obj, path: str) -> list[Cause]:
         if not step:
             causes.append(_invalid(f"{path}.path", url_path, f"segment[{i}] may not be empty"))
             continue
-        causes += [_invalid(f"{path}.path", url_path, f"segment[{i}]: {e}") for e in dns1123_subdomain(step)]
+        causes += [
+            _invalid(f"{path}.path", url_path, f"segment[{i}]: {e}") for e in dns1123_subdomain_errors(step)
+        ]
     return causes
 
 
@@ -392,7 +394,7 @@ def _validate_match_conditions(conditions: list[Any], path: str) -> list[Cause]:
         if not name:
             causes.append(_required(f"{where}.name"))
         else:
-            causes += [_invalid(f"{where}.name", name, e) for e in qualified_name(name)]
+            causes += [_invalid(f"{where}.name", name, e) for e in label_key_errors(name)]
             if name in names:
                 causes.append(
                     Cause("FieldValueDuplicate", f"Duplicate value: {quote(name)}", f"{where}.name")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kaito.api.validation.names import dns1123_label_errors
 from kaito.testing.emulator.errors import Cause
 from kaito.testing.emulator.schema import quote
-from kaito.testing.emulator.validation import dns1123_label, validate_labels
+from kaito.testing.emulator.validation import validate_labels
 
 Obj = dict[str, Any]
 
@@ -88,7 +89,7 @@ def validate_pod_spec(spec: Any, path: str) -> list[Cause]:
             else:
                 causes.extend(
                     Cause("FieldValueInvalid", f"Invalid value: {quote(name)}: {err}", f"{where}.name")
-                    for err in dns1123_label(str(name))
+                    for err in dns1123_label_errors(str(name))
                 )
                 if name in names:
                     causes.append(
