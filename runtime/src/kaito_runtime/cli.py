@@ -29,13 +29,17 @@ def _configure_logging() -> None:
 
 
 def _serve_help() -> str:
+    from kaito_runtime.serving.multinode.environment import ENVIRONMENT_HELP
     from kaito_runtime.serving.options import build_parser
     from kaito_runtime.serving.transformers_runtime.options import transformers_parser
 
     engine_help = transformers_parser().format_help().strip()
     return (
         build_parser().format_help() + "\nvLLM engine arguments: any option of vLLM's own server"
-        " (python -m vllm.entrypoints.openai.api_server --help).\n\n" + engine_help + "\n"
+        " (python -m vllm.entrypoints.openai.api_server --help).\n\n"
+        + engine_help
+        + "\n\n"
+        + ENVIRONMENT_HELP
     )
 
 
@@ -46,12 +50,18 @@ def serve(argv: list[str]) -> int:
         return 0
     _configure_logging()
     from kaito_runtime.serving.config_file import load_inference_config
+    from kaito_runtime.serving.multinode.environment import parse_node_environment
     from kaito_runtime.serving.options import parse_serve_args
 
     try:
         options = parse_serve_args(argv)
+        nodes = parse_node_environment(os.environ)
         config = load_inference_config(options.config_path) if options.config_path is not None else None
-        if options.runtime == "vllm":
+        if nodes is not None:
+            from kaito_runtime.serving.multinode.run import serve_multinode
+
+            serve_multinode(options, config, nodes)
+        elif options.runtime == "vllm":
             from kaito_runtime.serving.vllm_runtime.run import run_vllm
 
             run_vllm(options, config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -174,9 +175,15 @@ def test_a_model_spanning_nodes_is_a_statefulset_with_a_headless_service() -> No
         "name": "HF_TOKEN",
         "valueFrom": {"secretKeyRef": {"name": "hf-token", "key": "HF_TOKEN", "optional": True}},
     } in main["env"]
-    assert {"name": "KAITO_LEADER_ADDRESS", "value": "llama-0.llama-headless.team.svc.cluster.local"} in main[
-        "env"
-    ]
+    leader = {"name": "KAITO_LEADER_ADDRESS", "value": "llama-0.llama-headless.team.svc.cluster.local"}
+    assert leader in main["env"]
+    assert {"name": "KAITO_CLUSTER_TIMEOUT_SECONDS", "value": "600"} in main["env"]
+    pod_index = "metadata.labels['apps.kubernetes.io/pod-index']"
+    assert {"name": "KAITO_NODE_RANK", "valueFrom": {"fieldRef": {"fieldPath": pod_index}}} in main["env"]
+    # The leader's startup probe covers the cluster forming as well as the model loading.
+    preset = get_preset("llama-3.3-70b-instruct")
+    assert preset is not None
+    assert main["startupProbe"]["failureThreshold"] == math.ceil((preset.readiness_timeout_seconds + 600) / 10)
     assert {"name": "weights-volume", "mountPath": "/workspace/weights"} in main["volumeMounts"]
     client, headless = build_services(ws, plan)
     assert client.spec is not None and client.spec["selector"] == {

@@ -67,8 +67,13 @@ class ServerProcess:
         except OSError:
             return "(no log)"
 
-    def start(self, ready_timeout: float) -> ServerProcess:
-        """Launch and block until healthy, or raise :class:`ServerFailed` (stopping the process)."""
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the server was not launched"
+        return self._process.pid
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting for it (see :meth:`wait_healthy`)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
             # A process group of its own (to stop vLLM's engine processes with it), but the same
@@ -77,25 +82,55 @@ class ServerProcess:
             self._process = subprocess.Popen(
                 self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, process_group=0
             )
-        deadline = time.monotonic() + ready_timeout
+        return self
+
+    def start(self, ready_timeout: float) -> ServerProcess:
+        """Launch and block until healthy, or raise :class:`ServerFailed` (stopping the process)."""
+        return self.launch().wait_healthy(ready_timeout)
+
+    def wait_healthy(self, timeout: float) -> ServerProcess:
+        """Block until ``/health`` answers 200, or raise :class:`ServerFailed` (stopping the process)."""
+        self._wait_until(lambda: self.health_status() == 200, timeout, "healthy")
+        return self
+
+    def wait_for_log(self, text: str, timeout: float) -> None:
+        """Block until ``text`` appears in the log while the process runs, or raise :class:`ServerFailed`."""
+        self._wait_until(
+            lambda: text in self.log_path.read_text(errors="replace"), timeout, f"logging {text!r}"
+        )
+
+    def _wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        assert self._process is not None, "the server was not launched"
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self._process.poll()
             if code is not None:
-                raise ServerFailed(
-                    f"server exited with status {code} before becoming healthy:\n{self.log_tail()}"
-                )
-            if self._healthy():
-                return self
+                tail = self.log_tail()
+                raise ServerFailed(f"server exited with status {code} before it was {what}:\n{tail}")
+            if condition():
+                return
             time.sleep(0.5)
         self.stop()
-        raise ServerFailed(f"server not healthy after {ready_timeout:.0f}s:\n{self.log_tail()}")
+        raise ServerFailed(f"server not {what} after {timeout:.0f}s:\n{self.log_tail()}")
 
-    def _healthy(self) -> bool:
+    def wait_exit(self, timeout: float) -> int:
+        """The exit status, once the process ends by itself within ``timeout`` (else ServerFailed)."""
+        assert self._process is not None, "the server was not launched"
+        try:
+            return self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise ServerFailed(f"server still running after {timeout:.0f}s:\n{self.log_tail()}") from None
+
+    def health_status(self) -> int | None:
+        """The status ``GET /health`` answers now, None when nothing answers."""
         try:
             with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as response:
-                return bool(response.status == 200)
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
         except (urllib.error.URLError, OSError):
-            return False
+            return None
 
     def stop(self, timeout: float = 60.0) -> int | None:
         """SIGTERM (graceful), then SIGKILL to the whole process group if it lingers."""

@@ -25,6 +25,10 @@ ADAPTERS_DIR = "/mnt/adapter"
 HEALTH_PATH = "/health"
 PROBE_PERIOD_SECONDS = 10
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+RAY_PORT = 6379
+# How long the leader of a multi-node instance waits for its workers to join before giving up;
+# its startup probe allows this on top of the model's load time.
+CLUSTER_FORMATION_SECONDS = 600
 
 TOLERATIONS: list[dict[str, Any]] = [
     {"key": RESOURCE_NVIDIA_GPU, "operator": "Exists", "effect": "NoSchedule"},
@@ -103,7 +107,8 @@ def preset_pod_template(
     mounts += adapter_mounts
 
     gpus = str(gpu.gpu_count)
-    startup_failures = math.ceil(preset.readiness_timeout_seconds / PROBE_PERIOD_SECONDS)
+    startup_budget = preset.readiness_timeout_seconds + (CLUSTER_FORMATION_SECONDS if plan.distributed else 0)
+    startup_failures = math.ceil(startup_budget / PROBE_PERIOD_SECONDS)
     container: dict[str, Any] = {
         "name": workspace.name,
         "image": _image(workspace, plan, options),
@@ -173,6 +178,8 @@ def _distributed_env(workspace: Workspace, plan: InferencePlan) -> list[dict[str
     return [
         {"name": "KAITO_NODE_COUNT", "value": str(plan.node_count)},
         {"name": "KAITO_LEADER_ADDRESS", "value": leader},
+        {"name": "KAITO_RAY_PORT", "value": str(RAY_PORT)},
+        {"name": "KAITO_CLUSTER_TIMEOUT_SECONDS", "value": str(CLUSTER_FORMATION_SECONDS)},
         {
             "name": "KAITO_NODE_RANK",
             "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{POD_INDEX_LABEL}']"}},

@@ -20,6 +20,7 @@ from kaito.controllers.workspace.options import WorkspaceOptions
 from kaito.controllers.workspace.plan import InferencePlan
 from kaito.controllers.workspace.podspec import (
     INFERENCE_PORT,
+    RAY_PORT,
     pod_labels,
     preset_pod_template,
     user_pod_template,
@@ -143,8 +144,10 @@ def build_services(workspace: Workspace, plan: InferencePlan) -> list[Service]:
                     "clusterIP": "None",
                     "publishNotReadyAddresses": True,
                     "selector": pod_labels(workspace),
+                    # Peers find each other by name; the ports document what they talk on.
                     "ports": [
-                        {"name": "torch", "port": TORCH_PORT, "targetPort": TORCH_PORT, "protocol": "TCP"}
+                        {"name": "ray", "port": RAY_PORT, "targetPort": RAY_PORT, "protocol": "TCP"},
+                        {"name": "torch", "port": TORCH_PORT, "targetPort": TORCH_PORT, "protocol": "TCP"},
                     ],
                 },
             )

@@ -20,6 +20,7 @@ from kaito_runtime.serving.admission import GUARD_IMPORT_PATH, STATE_ATTRIBUTE, 
 from kaito_runtime.serving.options import WaitingBound
 from kaito_runtime.serving.vllm_runtime.legacy_chat import router as legacy_router
 from kaito_runtime.serving.vllm_runtime.queue_depth import waiting_requests
+from kaito_runtime.serving.vllm_runtime.unknown_model import IMPORT_PATH as UNKNOWN_MODEL_IMPORT_PATH
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ async def serve(args: argparse.Namespace, bound: WaitingBound) -> None:
     log_config = get_uvicorn_log_config(args)
     if log_config is not None:
         uvicorn_kwargs["log_config"] = log_config
+    args.middleware = [*args.middleware, UNKNOWN_MODEL_IMPORT_PATH]
     if bound is not None:
         args.middleware = [*args.middleware, GUARD_IMPORT_PATH]
     async with contextlib.AsyncExitStack() as stack:
@@ -80,6 +82,8 @@ async def serve(args: argparse.Namespace, bound: WaitingBound) -> None:
         except (ValueError, TypeError, ValidationError) as error:
             # vLLM validates the combination of arguments against the model only here.
             raise StartupError(f"vLLM cannot serve {args.model} with these arguments: {error}") from None
+        except Exception as error:  # the engine process failed (out of memory, a bad checkpoint...)
+            raise StartupError(f"vLLM failed to start serving {args.model}: {error}") from None
         supported_tasks = await engine_client.get_supported_tasks()
         app = build_app(args, supported_tasks, engine_client.model_config)
         app.include_router(legacy_router)
