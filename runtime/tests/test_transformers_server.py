@@ -13,6 +13,7 @@ import torch
 from openai.types.chat import ChatCompletionMessageParam
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from kaito_runtime.testing.flood import flood_completions
 from kaito_runtime.testing.server_process import ServerFactory, ServerProcess
 from kaito_runtime.testing.tiny_model import TINY_MODEL_NAME as SERVED_NAME
 
@@ -270,25 +271,7 @@ async def test_flood_beyond_the_waiting_bound_gets_429(start_server: ServerFacto
         "--runtime", "transformers", "--model", str(tiny_model), "--served-model-name", SERVED_NAME,
         "--device=cpu", "--max-batch-size=1", "--max-waiting-requests=1",
     )  # fmt: skip
-    async with openai.AsyncOpenAI(
-        base_url=f"{guarded.base_url}/v1", api_key="x", max_retries=0, timeout=TIMEOUT
-    ) as aclient:
-
-        async def one() -> int | dict[str, object]:
-            try:
-                await aclient.completions.create(
-                    model=SERVED_NAME,
-                    prompt=PROMPT,
-                    max_tokens=200,
-                    temperature=0,
-                    extra_body={"ignore_eos": True},
-                )
-                return 200
-            except openai.RateLimitError as error:
-                assert isinstance(error.body, dict)
-                return error.body
-
-        outcomes = await asyncio.gather(*(one() for _ in range(12)))
+    outcomes = await flood_completions(guarded.base_url, SERVED_NAME, PROMPT, 12, TIMEOUT)
     rejected = [outcome for outcome in outcomes if outcome != 200]
     assert len(outcomes) - len(rejected) >= 2 and rejected
     assert all(

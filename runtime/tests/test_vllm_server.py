@@ -6,7 +6,6 @@ mounted, a config file overriding the command line, and a tiny queue bound for t
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
+from kaito_runtime.testing.flood import flood_completions
 from kaito_runtime.testing.server_process import ServerFactory, ServerProcess
 from kaito_runtime.testing.tiny_model import TINY_MODEL_NAME
 
@@ -179,25 +179,7 @@ def rejected_total(server: ServerProcess) -> float:
 
 async def test_flood_beyond_the_waiting_bound_gets_429(server: ServerProcess) -> None:
     before = rejected_total(server)
-    async with openai.AsyncOpenAI(
-        base_url=f"{server.base_url}/v1", api_key="x", max_retries=0, timeout=TIMEOUT
-    ) as aclient:
-
-        async def one() -> int | dict[str, object]:
-            try:
-                await aclient.completions.create(
-                    model=TINY_MODEL_NAME,
-                    prompt=PROMPT,
-                    max_tokens=200,
-                    temperature=0,
-                    extra_body={"ignore_eos": True},
-                )
-                return 200
-            except openai.RateLimitError as error:
-                assert isinstance(error.body, dict)
-                return error.body
-
-        outcomes = await asyncio.gather(*(one() for _ in range(16)))
+    outcomes = await flood_completions(server.base_url, TINY_MODEL_NAME, PROMPT, 16, TIMEOUT)
     rejected = [outcome for outcome in outcomes if outcome != 200]
     assert len(outcomes) - len(rejected) >= MAX_NUM_SEQS and rejected
     assert all(isinstance(r, dict) and r["code"] == "rate_limit_exceeded" for r in rejected)
