@@ -14,6 +14,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from kaito_runtime.testing.flood import flood_completions
+from kaito_runtime.testing.legacy_chat import check_legacy_chat
 from kaito_runtime.testing.server_process import ServerFactory, ServerProcess
 from kaito_runtime.testing.tiny_model import TINY_MODEL_NAME as SERVED_NAME
 
@@ -224,21 +225,7 @@ def test_malformed_json_and_missing_fields(server: ServerProcess) -> None:
 
 
 def test_legacy_chat_endpoint(server: ServerProcess, client: openai.OpenAI) -> None:
-    prompt = httpx.post(
-        f"{server.base_url}/chat",
-        json={"prompt": PROMPT, "generate_kwargs": {"max_length": 20}},
-        timeout=TIMEOUT,
-    )
-    assert prompt.status_code == 200 and prompt.json()["Result"].startswith(PROMPT)
-    greedy_chat = httpx.post(
-        f"{server.base_url}/chat",
-        json={"messages": MESSAGES, "generate_kwargs": {"do_sample": False, "max_new_tokens": 12}},
-        timeout=TIMEOUT,
-    )
-    answer = client.chat.completions.create(
-        model=SERVED_NAME, messages=MESSAGES, max_tokens=12, temperature=0
-    )
-    assert greedy_chat.json() == {"Result": answer.choices[0].message.content}
+    check_legacy_chat(server.base_url, client, SERVED_NAME, PROMPT, MESSAGES, TIMEOUT)
     bad = httpx.post(f"{server.base_url}/chat", json={"generate_kwargs": {}}, timeout=TIMEOUT)
     assert (
         bad.status_code == 400 and "exactly one of 'prompt' or 'messages'" in bad.json()["error"]["message"]

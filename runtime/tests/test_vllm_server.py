@@ -15,6 +15,7 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from kaito_runtime.testing.flood import flood_completions
+from kaito_runtime.testing.legacy_chat import check_legacy_chat
 from kaito_runtime.testing.server_process import ServerFactory, ServerProcess
 from kaito_runtime.testing.tiny_model import TINY_MODEL_NAME
 
@@ -111,21 +112,7 @@ def test_adapters_change_the_output(client: openai.OpenAI) -> None:
 
 
 def test_legacy_chat_endpoint(server: ServerProcess, client: openai.OpenAI) -> None:
-    prompt = httpx.post(
-        f"{server.base_url}/chat",
-        json={"prompt": PROMPT, "generate_kwargs": {"max_length": 12}},
-        timeout=TIMEOUT,
-    )
-    assert prompt.status_code == 200 and prompt.json()["Result"].startswith(PROMPT)
-    greedy = httpx.post(
-        f"{server.base_url}/chat",
-        json={"messages": MESSAGES, "generate_kwargs": {"do_sample": False, "max_new_tokens": 10}},
-        timeout=TIMEOUT,
-    )
-    answer = client.chat.completions.create(
-        model=TINY_MODEL_NAME, messages=MESSAGES, max_tokens=10, temperature=0
-    )
-    assert greedy.json() == {"Result": answer.choices[0].message.content}
+    check_legacy_chat(server.base_url, client, TINY_MODEL_NAME, PROMPT, MESSAGES, TIMEOUT)
     bad = httpx.post(
         f"{server.base_url}/chat", json={"prompt": PROMPT, "generate_kwargs": {"top_p": 2}}, timeout=TIMEOUT
     )
