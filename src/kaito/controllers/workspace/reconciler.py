@@ -43,7 +43,7 @@ from kaito.controllers.workspace import metrics
 from kaito.controllers.workspace.apply import NotOwned, apply
 from kaito.controllers.workspace.failures import Failure, classify_node_request, classify_pods
 from kaito.controllers.workspace.nodeclaims import workspace_labels
-from kaito.controllers.workspace.nodes import NodeSurvey, node_facts, selects, survey_nodes
+from kaito.controllers.workspace.nodes import NodeSurvey, node_facts, survey_nodes
 from kaito.controllers.workspace.options import WorkspaceOptions
 from kaito.controllers.workspace.plan import InferencePlan, PlanError, plan_inference
 from kaito.controllers.workspace.provisioning import NodeRequest, desired_node_requests
@@ -134,7 +134,7 @@ class WorkspaceReconciler:
     async def _reconcile_inference(self, workspace: Workspace, revision: int) -> Result:
         now = self.clock.wall()
         requests = self._node_requests(workspace)
-        nodes = self.caches.nodes.list()
+        nodes = self._candidate_nodes(workspace)
         config_name, max_model_len, config_error = self._inference_config(workspace)
         plan: InferencePlan | None = None
         gpu = self._gpu(workspace, nodes)
@@ -260,7 +260,7 @@ class WorkspaceReconciler:
         return inference.config, config.max_model_len, "; ".join(e.message for e in errors) or None
 
     def _gpu(self, workspace: Workspace, nodes: list[Node]) -> GPUConfig | None:
-        """GPU facts from the SKU table, or else from the labels of the nodes the workspace may use."""
+        """GPU facts from the SKU table, or else from the labels of ``nodes`` (the workspace's candidates)."""
         instance_type = workspace.resource.instance_type if workspace.resource else None
         if instance_type:
             known = lookup_sku(instance_type, self.options.cloud)
@@ -268,7 +268,7 @@ class WorkspaceReconciler:
                 return known
         for node in sorted(nodes, key=lambda n: n.name):
             facts = node_facts(node)
-            if not facts.ready or not selects(workspace, facts.labels):
+            if not facts.ready:
                 continue
             try:
                 gpu = gpu_config_from_node(facts.labels, (node.status or {}).get("capacity") or {})
@@ -290,6 +290,11 @@ class WorkspaceReconciler:
         return workspace.inference is not None and workspace.inference.template is not None
 
     # Nodes.
+
+    def _candidate_nodes(self, workspace: Workspace) -> list[Node]:
+        """Only nodes the workspace's selector picks can ever serve it; the cache copies no others."""
+        selector = workspace.resource.label_selector if workspace.resource else None
+        return self.caches.nodes.list(label_selector=selector) if selector is not None else []
 
     def _node_requests(self, workspace: Workspace) -> list[NodeRequest]:
         cache = self.caches.node_requests
