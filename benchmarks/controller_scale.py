@@ -35,16 +35,16 @@ from typing import Any, ClassVar
 from kaito.api.core import ConfigMap
 from kaito.api.meta import KubeModel, KubeObject, ObjectMeta, OwnerReference
 from kaito.api.resources import CONFIGMAP, ResourceType
-from kaito.controllers.runtime import errors
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.config import load_rest_config
-from kaito.controllers.runtime.controller import Controller
-from kaito.controllers.runtime.handlers import EnqueueRequestForOwner
-from kaito.controllers.runtime.informer import Informer
-from kaito.controllers.runtime.logging import configure_logging
-from kaito.controllers.runtime.manager import Manager, ManagerOptions
-from kaito.controllers.runtime.predicates import ResourceVersionChanged
-from kaito.controllers.runtime.reconcile import Request, Result
+from kaito.kube import errors
+from kaito.kube.client import Client
+from kaito.kube.config import load_rest_config
+from kaito.kube.controller import Controller
+from kaito.kube.handlers import EnqueueRequestForOwner
+from kaito.kube.informer import Informer
+from kaito.kube.logging import configure_logging
+from kaito.kube.manager import Manager, ManagerOptions
+from kaito.kube.predicates import ResourceVersionChanged
+from kaito.kube.reconcile import Request, Result
 
 NAMESPACE = "default"
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
@@ -229,7 +229,7 @@ def _process_cpu(pid: int) -> float:
 
 
 async def measure(operator: str, args: argparse.Namespace) -> Measurement:
-    from kaito.testing import KubeEmulator
+    from kaito_sim import KubeEmulator
 
     objects = args.objects
     async with KubeEmulator(crds=[WIDGET_CRD], history_size=max(5000, 20 * objects)) as emu:

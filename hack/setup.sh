@@ -13,6 +13,6 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e '.[dev]'
+python -m pip install --quiet -e '.[dev]' -e sim
 hack/install-runtime-deps.sh
 hack/install-kube-tools.sh

@@ -12,10 +12,10 @@ import pytest
 from kaito.api.crds import all_crds
 from kaito.api.karpenter import NodeClaim
 from kaito.api.workspace import Workspace
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.config import load_rest_config
-from kaito.controllers.runtime.errors import Invalid
-from kaito.testing import KubeEmulator
+from kaito.kube.client import Client
+from kaito.kube.config import load_rest_config
+from kaito.kube.errors import Invalid
+from kaito_sim import KubeEmulator
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kaito.api.validation.imageref import ImageReference, InvalidImageReference, parse_image_reference
+from kaito.validation.imageref import ImageReference, InvalidImageReference, parse_image_reference
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kaito.api.validation import names
+from kaito.api import names
 
 
 @pytest.mark.parametrize("value", ["a", "my-name", "123-abc", "a" * 63])

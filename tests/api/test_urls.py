@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kaito.api.validation.urls import data_source_url_errors
+from kaito.validation.urls import data_source_url_errors
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from kaito.api.core import ConfigMap
 from kaito.api.meta import ObjectMeta
-from kaito.api.validation import FieldError, ValidationContext, validate_workspace
 from kaito.api.wellknown import NodeProvisioner
+from kaito.validation import FieldError, ValidationContext, validate_workspace
 
 Doc = dict[str, Any]
 Mutation = Callable[[Doc], None]

@@ -13,13 +13,14 @@ import pytest
 import yaml
 
 from kaito.api.workspace import Workspace
-from kaito.controllers import setup
-from kaito.controllers.operator import Operator
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.config import load_rest_config
-from kaito.controllers.runtime.logging import configure_logging
 from kaito.controllers.workspace.options import WorkspaceOptions
-from kaito.testing import Sandbox, Timings
+from kaito.kube.client import Client
+from kaito.kube.config import load_rest_config
+from kaito.kube.logging import configure_logging
+from kaito.operator import controllers as setup
+from kaito.operator.embedded import Operator
+from kaito.presets.skus import sku_gpu_count
+from kaito_sim import Sandbox, Timings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PLACEHOLDERS = {
@@ -98,7 +99,7 @@ def _quiet_logs() -> None:
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     kubeconfig = tmp_path / "kubeconfig"
     async with (
-        Sandbox(port=0, kubeconfig_path=kubeconfig, timings=Timings()) as sandbox,
+        Sandbox(port=0, kubeconfig_path=kubeconfig, timings=Timings(), gpu_lookup=sku_gpu_count) as sandbox,
         Client(await load_rest_config(str(kubeconfig)), qps=None) as client,
     ):
         harness = Cluster(sandbox, client, kubeconfig)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kaito.api.manifests import parse_documents
-from kaito.testing.apply import apply_document
+from kaito.cli.sandbox.apply import apply_document
 
 from .conftest import Cluster
 

@@ -12,9 +12,9 @@ from kaito.api.karpenter import Machine, NodeClaim
 from kaito.api.scheme import decode
 from kaito.api.wellknown import NodeProvisioner
 from kaito.api.workspace import Workspace
-from kaito.controllers.runtime.metrics import REGISTRY
 from kaito.controllers.workspace.options import WorkspaceOptions
-from kaito.testing import Failure
+from kaito.kube.metrics import REGISTRY
+from kaito_sim import Failure
 
 from .conftest import Cluster, eventually, example
 

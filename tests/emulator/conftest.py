@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from kaito.testing import KubeEmulator
-from kaito.testing.restclient import RestClient, connection_from_kubeconfig
+from helpers.restclient import RestClient, connection_from_kubeconfig
+from kaito_sim import KubeEmulator
 
 REAL_CLUSTER = os.environ.get("KAITO_TEST_KUBECONFIG")
 _HERE = Path(__file__).parent

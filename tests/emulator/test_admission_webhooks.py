@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from helpers.restclient import RestClient
 from kaito.api.resources import ResourceType
-from kaito.testing import KubeEmulator
-from kaito.testing.restclient import RestClient
 from kaito.webhook.certs import issue, service_dns_names
 from kaito.webhook.server import ssl_context
+from kaito_sim import KubeEmulator
 
 Obj = dict[str, Any]
 Decide = Callable[[Obj], "Obj | web.StreamResponse | Awaitable[Obj | web.StreamResponse]"]

@@ -18,11 +18,11 @@ import pytest
 import yaml
 from aiohttp import web
 
-from kaito.api.validation import ValidationContext
-from kaito.testing.sandbox import Sandbox
+from kaito.validation import ValidationContext
 from kaito.webhook.bootstrap import WebhookTarget, webhook_configuration
 from kaito.webhook.certs import issue, service_dns_names
 from kaito.webhook.server import make_app, ssl_context
+from kaito_sim.cluster import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "inference"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kubernetes_asyncio import client, config, watch
 
-from kaito.testing import KubeEmulator
+from kaito_sim import KubeEmulator
 
 pytestmark = pytest.mark.emulator_only
 

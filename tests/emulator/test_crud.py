@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kaito.testing.restclient import RestClient
+from helpers.restclient import RestClient
 
 
 async def test_create_get_update_delete_bumps_resource_version(cluster: RestClient) -> None:

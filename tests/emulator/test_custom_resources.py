@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kaito.testing.restclient import RestClient
+from helpers.restclient import RestClient
 
 
 def widget(name: str = "w", **spec: Any) -> dict[str, Any]:
@@ -173,7 +173,7 @@ async def test_crd_created_through_the_api_is_served_then_removed(cluster: RestC
     plural = crd["spec"]["names"]["plural"]
     await cluster.ensure_crd(crd)
     path = f"/apis/test.kaito.sh/v1/{plural}"
-    from kaito.testing.restclient import wait_for
+    from helpers.restclient import wait_for
 
     async def creatable() -> bool:
         resp = await cluster.request(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kaito.testing.restclient import RestClient, wait_for
+from helpers.restclient import RestClient, wait_for
 
 FINALIZER = "test.kaito.sh/hold"
 

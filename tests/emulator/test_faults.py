@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from kaito.testing import KubeEmulator
-from kaito.testing.restclient import RestClient
+from helpers.restclient import RestClient
+from kaito_sim import KubeEmulator
 
 pytestmark = pytest.mark.emulator_only
 

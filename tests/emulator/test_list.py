@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kaito.testing.restclient import RestClient
+from helpers.restclient import RestClient
 
 
 async def _names(cluster: RestClient, path: str, **params: str) -> list[str]:

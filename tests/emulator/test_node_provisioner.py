@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from helpers.restclient import wait_for
 from kaito.api.crds import all_crds
 from kaito.api.resources import MACHINE, NODE, NODECLAIM
-from kaito.testing import KubeEmulator
-from kaito.testing.agents import SimulatedCluster, Timings
-from kaito.testing.agents.provisioner import node_name_for, quota_family
-from kaito.testing.restclient import wait_for
+from kaito_sim import KubeEmulator
+from kaito_sim.agents import SimulatedCluster, Timings
+from kaito_sim.agents.provisioner import node_name_for, quota_family
 
 pytestmark = pytest.mark.emulator_only
 
@@ -22,7 +22,7 @@ GPUS = {"Standard_NC12s_v3": 2, "Standard_NC24ads_A100_v4": 1}
 
 @pytest.fixture
 async def provisioned() -> AsyncIterator[tuple[KubeEmulator, SimulatedCluster]]:
-    async with KubeEmulator(crds=all_crds()) as emu, SimulatedCluster(emu, FAST, GPUS.get) as sim:
+    async with KubeEmulator(crds=all_crds()) as emu, SimulatedCluster(emu, FAST, gpu_lookup=GPUS.get) as sim:
         yield emu, sim
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kaito.testing.restclient import RestClient
+from helpers.restclient import RestClient
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"

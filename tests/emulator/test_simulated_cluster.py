@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from helpers.restclient import wait_for
 from kaito.api.resources import DEPLOYMENT, EVENT, JOB, POD, STATEFULSET
-from kaito.testing import KubeEmulator
-from kaito.testing.agents import FAILURE_ANNOTATION, Failure, SimulatedCluster, Timings
-from kaito.testing.restclient import wait_for
+from kaito_sim import KubeEmulator
+from kaito_sim.agents import FAILURE_ANNOTATION, Failure, SimulatedCluster, Timings
 
 pytestmark = pytest.mark.emulator_only
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kaito.testing.restclient import TABLE, RestClient
+from helpers.restclient import TABLE, RestClient
 
 
 async def test_custom_resource_printer_columns(cluster: RestClient) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from kaito.testing import KubeEmulator
-from kaito.testing.restclient import RestClient
+from helpers.restclient import RestClient
+from kaito_sim import KubeEmulator
 
 
 async def _collect(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kaito.testing.agents import Timings
-from kaito.testing.sandbox import Sandbox
+from kaito_sim.agents import Timings
+from kaito_sim.cluster import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = Timings(

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from kaito.testing.restclient import wait_for
-from kaito.testing.sandbox import Sandbox
+from helpers.restclient import wait_for
+from kaito_sim.cluster import Sandbox
 
 Kubectl = Callable[..., Awaitable[Any]]
 
@@ -118,7 +118,7 @@ async def test_workloads_run_and_describe(kubectl: Kubectl) -> None:
 async def test_describe_custom_resource_shows_events(kubectl: Kubectl, sandbox: Sandbox) -> None:
     await kubectl("apply", "-f", "-", stdin=WORKSPACE)
     from kaito.api.resources import WORKSPACE_V1BETA1
-    from kaito.testing.agents.events import EventRecorder
+    from kaito_sim.agents.events import EventRecorder
 
     ws = sandbox.emulator.client.get(WORKSPACE_V1BETA1, "phi", "default")
     EventRecorder(sandbox.emulator.client, "workspace-controller").record(

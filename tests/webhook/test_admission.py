@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kaito.api.validation import ValidationContext
+from kaito.validation import ValidationContext
 from kaito.webhook.admission import BadAdmissionReview, review
 
 WORKSPACE: dict[str, Any] = {

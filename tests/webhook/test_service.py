@@ -16,13 +16,12 @@ import yaml
 from kaito.api.core import Secret, ValidatingWebhookConfiguration
 from kaito.api.crds import all_crds
 from kaito.api.resources import NAMESPACE
-from kaito.controllers.operator import Operator
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.config import load_rest_config
-from kaito.controllers.runtime.errors import NotFound
-from kaito.controllers.runtime.logging import configure_logging
-from kaito.controllers.setup import SetupOptions
-from kaito.testing import KubeEmulator
+from kaito.kube.client import Client
+from kaito.kube.config import load_rest_config
+from kaito.kube.errors import NotFound
+from kaito.kube.logging import configure_logging
+from kaito.operator.controllers import SetupOptions
+from kaito.operator.embedded import Operator
 from kaito.webhook.admission import WEBHOOK_PATH
 from kaito.webhook.bootstrap import (
     CONFIGURATION_NAME,
@@ -33,6 +32,7 @@ from kaito.webhook.bootstrap import (
     webhook_configuration,
 )
 from kaito.webhook.service import WebhookOptions
+from kaito_sim import KubeEmulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -2,17 +2,21 @@
 
 Each subcommand lives in its own module of this package and exposes
 ``register(subparsers)``, which adds a parser whose ``func`` default is a
-callable ``(argparse.Namespace) -> int``. Modules are discovered, so adding a
-command never means editing a shared list.
+callable ``(argparse.Namespace) -> int``. ``COMMANDS`` lists them explicitly:
+the help shows them in this order, and a module that fails to import fails
+loudly instead of silently dropping its command.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 from collections.abc import Sequence
+
+from kaito.cli import controller, crds, estimate, presets, validate
+from kaito.cli.sandbox import command as sandbox
+
+COMMANDS = (controller, sandbox, validate, estimate, presets, crds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,13 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 

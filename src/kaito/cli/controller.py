@@ -18,19 +18,19 @@ import structlog
 
 from kaito import __version__
 from kaito.api.wellknown import NodeProvisioner
-from kaito.controllers import setup
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.config import ConfigError, in_cluster_namespace, load_rest_config
-from kaito.controllers.runtime.httpserver import parse_bind_address
-from kaito.controllers.runtime.leaderelection import (
+from kaito.controllers.workspace.options import WorkspaceOptions
+from kaito.kube.client import Client
+from kaito.kube.config import ConfigError, in_cluster_namespace, load_rest_config
+from kaito.kube.httpserver import parse_bind_address
+from kaito.kube.leaderelection import (
     DEFAULT_LEADER_ELECTION_ID,
     LeaderElectionConfig,
     LeaderElectionLost,
 )
-from kaito.controllers.runtime.logging import LEVELS, configure_logging
-from kaito.controllers.runtime.manager import Manager, ManagerOptions
-from kaito.controllers.runtime.ratelimit import DEFAULT_CLIENT_BURST, DEFAULT_CLIENT_QPS
-from kaito.controllers.workspace.options import WorkspaceOptions
+from kaito.kube.logging import LEVELS, configure_logging
+from kaito.kube.manager import Manager, ManagerOptions
+from kaito.kube.ratelimit import DEFAULT_CLIENT_BURST, DEFAULT_CLIENT_QPS
+from kaito.operator import controllers as setup
 from kaito.presets.params import DEFAULT_REGISTRY
 from kaito.presets.skus import CLOUDS
 from kaito.webhook.bootstrap import WebhookTarget

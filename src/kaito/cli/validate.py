@@ -11,8 +11,8 @@ import sys
 
 from kaito.api.core import ConfigMap
 from kaito.api.manifests import Document, ManifestError, load_documents, object_ref
-from kaito.api.validation import ConfigMapLookup, ValidationContext, is_workspace_document, validate_workspace
 from kaito.api.wellknown import NodeProvisioner
+from kaito.validation import ConfigMapLookup, ValidationContext, is_workspace_document, validate_workspace
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

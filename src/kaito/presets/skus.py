@@ -207,3 +207,9 @@ def gpu_config_from_node(labels: Mapping[str, str], capacity: Mapping[str, str |
         nvme=False,
         cloud=BYO_CLOUD,
     )
+
+
+def sku_gpu_count(instance_type: str) -> int | None:
+    """GPUs of an Azure instance type in the catalog, or None when the catalog does not know it."""
+    sku = lookup_sku(instance_type)
+    return sku.gpu_count if sku is not None else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kaito.api.validation import FieldError, ValidationContext, validate_workspace
+from kaito.validation import FieldError, ValidationContext, validate_workspace
 
 ADMISSION_API_VERSION = "admission.k8s.io/v1"
 WEBHOOK_NAME = "validation.workspace.kaito.sh"

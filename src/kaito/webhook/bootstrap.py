@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from kaito.api.core import Secret, ValidatingWebhookConfiguration
 from kaito.api.meta import ObjectMeta
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.errors import AlreadyExists, Conflict, NotFound
+from kaito.kube.client import Client
+from kaito.kube.errors import AlreadyExists, Conflict, NotFound
 from kaito.webhook.admission import WEBHOOK_NAME, WEBHOOK_PATH
 from kaito.webhook.certs import CertificateBundle, issue, needs_renewal, service_dns_names
 

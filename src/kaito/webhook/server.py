@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from kaito.api.validation import ValidationContext
+from kaito.validation import ValidationContext
 from kaito.webhook.admission import WEBHOOK_PATH, BadAdmissionReview, review
 from kaito.webhook.certs import CertificateBundle
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import structlog
 
 from kaito.api.core import ConfigMap
-from kaito.api.validation import ValidationContext
 from kaito.api.wellknown import NodeProvisioner
-from kaito.controllers.runtime.informer import Informer
-from kaito.controllers.runtime.manager import Manager
+from kaito.kube.informer import Informer
+from kaito.kube.manager import Manager
+from kaito.validation import ValidationContext
 from kaito.webhook.bootstrap import WebhookTarget, ensure_certificate, ensure_webhook_configuration
 from kaito.webhook.server import serve
 

@@ -12,10 +12,10 @@ from enum import StrEnum
 from typing import TypeVar
 
 from kaito.api.meta import KubeObject
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.errors import AlreadyExists
-from kaito.controllers.runtime.informer import Informer
 from kaito.controllers.workspace.workload import ANNOTATION_DESIRED_HASH
+from kaito.kube.client import Client
+from kaito.kube.errors import AlreadyExists
+from kaito.kube.informer import Informer
 
 T = TypeVar("T", bound=KubeObject)
 

@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 from kaito.api.conditions import get_condition
 from kaito.api.wellknown import ConditionStatus, ConditionType, Reason
 from kaito.api.workspace import Workspace
-from kaito.controllers.runtime.metrics import REGISTRY
+from kaito.kube.metrics import REGISTRY
 
 TIME_TO_READY = Histogram(
     "kaito_workspace_time_to_ready_seconds",

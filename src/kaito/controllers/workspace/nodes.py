@@ -25,7 +25,7 @@ from kaito.api.wellknown import (
     ConditionStatus,
 )
 from kaito.api.workspace import Workspace
-from kaito.controllers.runtime.labels import matches
+from kaito.kube.labels import matches
 
 
 @dataclass(frozen=True)

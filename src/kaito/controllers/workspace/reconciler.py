@@ -18,7 +18,6 @@ import structlog
 from kaito.api.core import ConfigMap, ControllerRevision, Deployment, Node, Pod, Service, StatefulSet
 from kaito.api.karpenter import Machine, NodeClaim
 from kaito.api.timestamps import format_time, parse_time
-from kaito.api.validation.configmaps import inference_config_errors
 from kaito.api.wellknown import (
     ACCELERATOR_NVIDIA,
     ANNOTATION_HASH,
@@ -32,16 +31,10 @@ from kaito.api.wellknown import (
     Reason,
 )
 from kaito.api.workspace import Workspace, WorkspaceStatus
-from kaito.controllers.runtime.client import Client
-from kaito.controllers.runtime.clock import Clock
-from kaito.controllers.runtime.errors import AlreadyExists, NotFound
-from kaito.controllers.runtime.events import EventRecorder
-from kaito.controllers.runtime.informer import Informer
-from kaito.controllers.runtime.reconcile import Request, Result
-from kaito.controllers.runtime.store import WORKSPACE_INDEX
 from kaito.controllers.workspace import metrics
 from kaito.controllers.workspace.apply import NotOwned, apply
 from kaito.controllers.workspace.failures import Failure, classify_node_request, classify_pods
+from kaito.controllers.workspace.indexes import WORKSPACE_INDEX
 from kaito.controllers.workspace.nodeclaims import workspace_labels
 from kaito.controllers.workspace.nodes import NodeSurvey, node_facts, survey_nodes
 from kaito.controllers.workspace.options import WorkspaceOptions
@@ -62,8 +55,15 @@ from kaito.controllers.workspace.workload import (
     default_config_map_name,
     workload_ready,
 )
+from kaito.kube.client import Client
+from kaito.kube.clock import Clock
+from kaito.kube.errors import AlreadyExists, NotFound
+from kaito.kube.events import EventRecorder
+from kaito.kube.informer import Informer
+from kaito.kube.reconcile import Request, Result
 from kaito.presets.catalog import get_preset
 from kaito.presets.skus import GPUConfig, gpu_config_from_node, lookup_sku
+from kaito.validation.configmaps import inference_config_errors
 
 log = structlog.get_logger("kaito.workspace")
 

@@ -10,22 +10,21 @@ from kaito.api.core import ConfigMap, ControllerRevision, Deployment, Node, Pod,
 from kaito.api.karpenter import Machine, NodeClaim
 from kaito.api.wellknown import LABEL_WORKSPACE, NodeProvisioner
 from kaito.api.workspace import Workspace
-from kaito.controllers.runtime.clock import RealClock
-from kaito.controllers.runtime.controller import Controller
-from kaito.controllers.runtime.handlers import (
-    EnqueueRequestForLabelledOwner,
-    EnqueueRequestForOwner,
-    EnqueueRequestsFromMapFunc,
-)
-from kaito.controllers.runtime.informer import Informer
-from kaito.controllers.runtime.manager import Manager
-from kaito.controllers.runtime.predicates import Funcs
-from kaito.controllers.runtime.reconcile import Request
-from kaito.controllers.runtime.store import WORKSPACE_INDEX, index_by_owner_labels
+from kaito.controllers.workspace.indexes import WORKSPACE_INDEX, enqueue_owning_workspace, index_by_workspace
 from kaito.controllers.workspace.metrics import WORKSPACE_COUNT
 from kaito.controllers.workspace.nodes import node_facts, selects
 from kaito.controllers.workspace.options import WorkspaceOptions
 from kaito.controllers.workspace.reconciler import Caches, WorkspaceReconciler
+from kaito.kube.clock import RealClock
+from kaito.kube.controller import Controller
+from kaito.kube.handlers import (
+    EnqueueRequestForOwner,
+    EnqueueRequestsFromMapFunc,
+)
+from kaito.kube.informer import Informer
+from kaito.kube.manager import Manager
+from kaito.kube.predicates import Funcs
+from kaito.kube.reconcile import Request
 
 CONTROLLER_NAME = "workspace"
 RECORDER_COMPONENT = "workspace-controller"
@@ -60,7 +59,7 @@ def setup_workspace_controller(
             Machine if options.node_provisioner == NodeProvisioner.MACHINE else NodeClaim
         )
         node_requests = manager.informer(
-            model, label_selector=LABEL_WORKSPACE, indexers={WORKSPACE_INDEX: index_by_owner_labels()}
+            model, label_selector=LABEL_WORKSPACE, indexers={WORKSPACE_INDEX: index_by_workspace}
         )
     caches = Caches(
         workspaces=workspaces,
@@ -96,7 +95,7 @@ def setup_workspace_controller(
     owner = EnqueueRequestForOwner(Workspace)
     controller.watches(workspaces, None, Funcs(on_update=_spec_or_metadata_changed))
     if node_requests is not None:
-        controller.watches(node_requests, EnqueueRequestForLabelledOwner())
+        controller.watches(node_requests, enqueue_owning_workspace())
     controller.watches(nodes, EnqueueRequestsFromMapFunc(workspaces_on), Funcs(on_update=_node_changed))
     owned: tuple[Informer[Any], ...] = (
         caches.deployments,
