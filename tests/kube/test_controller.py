@@ -118,22 +118,6 @@ async def test_requeue_after_runs_again_later_without_backoff(unique_name: str, 
     await stop(controller, task)
 
 
-async def test_requeue_is_rate_limited(unique_name: str, eventually) -> None:
-    clock = FakeClock()
-    reconciler = ScriptedReconciler(Result(requeue=True), Result(requeue=True))
-    controller = Controller(unique_name, reconciler, clock=clock)
-    request = Request("a", "ns")
-    task = await run_controller(controller)
-    controller.queue.add(request)
-    await eventually(lambda: controller.queue.waiting == 1)
-    assert clock.next_deadline() == pytest.approx(0.005)
-    clock.advance(0.005)
-    await eventually(lambda: len(reconciler.calls) == 2 and controller.queue.waiting == 1)
-    assert clock.next_deadline() == pytest.approx(0.005 + 0.01)
-    assert sample("controller_runtime_reconcile_total", controller=unique_name, result="requeue") == 2
-    await stop(controller, task)
-
-
 class GatedReconciler:
     """Blocks every reconcile until released; records how many run at once, per key too."""
 

@@ -154,6 +154,9 @@ class Reason(StrEnum):
     TUNING_JOB_STATUS_STARTED = "WorkspaceTuningJobStatusStarted"
     TUNING_JOB_STATUS_PENDING = "WorkspaceTuningJobStatusPending"
     TUNING_JOB_STATUS_FAILED = "WorkspaceTuningJobStatusFailed"
+    TUNING_UNAVAILABLE = "TuningUnavailable"
+    # A node request the provisioner could not launch (gpu-provisioner's reason on the claim).
+    LAUNCH_FAILED = "LaunchFailed"
     # Workload failure classes (pods and node claims).
     IMAGE_PULL_ERROR = "ImagePullError"
     CONTAINER_CRASH_LOOP_BACK_OFF = "ContainerCrashLoopBackOff"

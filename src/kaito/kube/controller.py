@@ -7,7 +7,6 @@ the reconciler. The outcome decides what happens next, as in controller-runtime:
 * an exception: requeue with the rate limiter's backoff;
 * ``TerminalError``: log and count it, do not retry;
 * ``Result(requeue_after=s)``: forget the backoff, run again in ``s`` seconds;
-* ``Result(requeue=True)``: requeue rate limited;
 * ``Result()``: forget the backoff; the next event brings it back.
 
 Each reconcile runs with structlog context variables ``controller``,
@@ -89,7 +88,7 @@ class Controller:
         self._stopping = False
         self._started = False
         self._total = {result: RECONCILE_TOTAL.labels(name, result)
-                       for result in ("success", "error", "requeue", "requeue_after")}  # fmt: skip
+                       for result in ("success", "error", "requeue_after")}  # fmt: skip
         self._errors = RECONCILE_ERRORS.labels(name)
         self._terminal = TERMINAL_RECONCILE_ERRORS.labels(name)
         self._time = RECONCILE_TIME.labels(name)
@@ -183,9 +182,6 @@ class Controller:
             self.queue.forget(request)
             self.queue.add_after(request, result.requeue_after)
             self._total["requeue_after"].inc()
-        elif result.requeue:
-            self.queue.add_rate_limited(request)
-            self._total["requeue"].inc()
         else:
             self.queue.forget(request)
             self._total["success"].inc()

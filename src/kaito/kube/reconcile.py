@@ -35,10 +35,11 @@ class Result:
     """What to do after a successful reconcile.
 
     ``requeue_after`` > 0 runs the request again after that many seconds (and
-    resets its failure backoff); ``requeue`` alone re-adds it rate limited.
+    resets its failure backoff). There is no bare ``requeue`` flag:
+    controller-runtime deprecated it, since "try again soon" is either an
+    error (raise, and get backoff) or a deadline (``requeue_after``).
     """
 
-    requeue: bool = False
     requeue_after: float = 0.0
 
     def __post_init__(self) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from kaito.api.wellknown import NodeProvisioner
 from kaito.api.workspace import Workspace
 from kaito.controllers.workspace.nodeclaims import build_machine, build_nodeclaim, node_request_name
 from kaito.controllers.workspace.options import WorkspaceOptions
-from kaito.controllers.workspace.provisioning import desired_node_requests
+from kaito.controllers.workspace.provisioning import BRING_YOUR_OWN, MACHINES, NODECLAIMS
 
 from .conftest import workspace
 
@@ -66,16 +65,16 @@ def test_machine_has_the_v1alpha5_shape(phi3: Workspace) -> None:
 
 
 def test_desired_requests_follow_the_provisioner(phi3: Workspace) -> None:
-    claims = desired_node_requests(phi3, 2, 80, WorkspaceOptions())
+    claims = NODECLAIMS.desired_requests(phi3, 2, 80, WorkspaceOptions())
     assert [c.RESOURCE.kind for c in claims] == ["NodeClaim", "NodeClaim"]
-    machines = desired_node_requests(phi3, 1, 80, WorkspaceOptions(node_provisioner=NodeProvisioner.MACHINE))
+    machines = MACHINES.desired_requests(phi3, 1, 80, WorkspaceOptions())
     assert [m.RESOURCE.kind for m in machines] == ["Machine"]
-    assert desired_node_requests(phi3, 2, 80, WorkspaceOptions(node_provisioner=NodeProvisioner.BYO)) == []
+    assert BRING_YOUR_OWN.desired_requests(phi3, 2, 80, WorkspaceOptions()) == []
     annotated = workspace(
         {
             **phi3.to_dict(),
             "metadata": {"name": "w", "annotations": {"kaito.sh/node-image-family": "azurelinux"}},
         }
     )
-    (claim,) = desired_node_requests(annotated, 1, 80, WorkspaceOptions())
+    (claim,) = NODECLAIMS.desired_requests(annotated, 1, 80, WorkspaceOptions())
     assert (claim.metadata.annotations or {})["kaito.sh/node-image-family"] == "azurelinux"

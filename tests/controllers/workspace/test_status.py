@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from kaito.api.conditions import get_condition
-from kaito.api.wellknown import NodeProvisioner
 from kaito.api.workspace import Workspace
 from kaito.controllers.workspace.failures import Failure
+from kaito.controllers.workspace.provisioning import BRING_YOUR_OWN, MACHINES, NODECLAIMS
 from kaito.controllers.workspace.status import (
     Observation,
     condition_changes,
@@ -26,7 +26,7 @@ def advance(ws: Workspace, seen: Observation, now: str) -> Workspace:
 
 
 def test_from_accepted_to_ready(phi3: Workspace) -> None:
-    waiting = Observation(NodeProvisioner.NODECLAIM, target_node_count=1, requests_needed=1)
+    waiting = Observation(NODECLAIMS.condition, target_node_count=1, requests_needed=1)
     ws = advance(phi3, waiting, T0)
     assert conditions(ws) == {
         "NodeClaimReady": ("False", "NodeClaimNotReady"),
@@ -39,7 +39,7 @@ def test_from_accepted_to_ready(phi3: Workspace) -> None:
     assert ws.status.phase_timestamps.nodes_requested == T0
 
     nodes_up = Observation(
-        NodeProvisioner.NODECLAIM,
+        NODECLAIMS.condition,
         target_node_count=1,
         requests_needed=1,
         requests_ready=1,
@@ -70,7 +70,7 @@ def test_from_accepted_to_ready(phi3: Workspace) -> None:
 
 def test_recomputing_the_same_observation_changes_nothing(phi3: Workspace) -> None:
     seen = Observation(
-        NodeProvisioner.NODECLAIM,
+        NODECLAIMS.condition,
         target_node_count=1,
         usable_nodes=1,
         worker_nodes=["n1"],
@@ -87,7 +87,7 @@ def test_a_quota_error_shows_on_the_workspace(phi3: Workspace) -> None:
     quota = Failure("LaunchFailed", "NodeClaim ws1: exceeding approved standardNCSv3Family Cores quota")
     ws = advance(
         phi3,
-        Observation(NodeProvisioner.NODECLAIM, target_node_count=1, requests_needed=1, request_failure=quota),
+        Observation(NODECLAIMS.condition, target_node_count=1, requests_needed=1, request_failure=quota),
         T0,
     )
     assert ws.status is not None
@@ -98,7 +98,7 @@ def test_a_quota_error_shows_on_the_workspace(phi3: Workspace) -> None:
 
 def test_a_crash_loop_after_ready_is_not_ready(phi3: Workspace) -> None:
     base = dict(
-        provisioner=NodeProvisioner.NODECLAIM,
+        request_condition=NODECLAIMS.condition,
         target_node_count=1,
         usable_nodes=1,
         worker_nodes=["n1"],
@@ -112,21 +112,21 @@ def test_a_crash_loop_after_ready_is_not_ready(phi3: Workspace) -> None:
 
 
 def test_plan_errors_fail_the_workspace(phi3: Workspace) -> None:
-    ws = advance(phi3, Observation(NodeProvisioner.NODECLAIM, plan_error="Insufficient per GPU memory"), T0)
+    ws = advance(phi3, Observation(NODECLAIMS.condition, plan_error="Insufficient per GPU memory"), T0)
     assert conditions(ws)["WorkspaceSucceeded"] == ("False", "workspaceFailed")
     assert ws.status is not None and ws.status.state == "Failed"
 
 
 def test_machines_and_byo_use_their_own_node_condition(phi3: Workspace) -> None:
-    ws = advance(phi3, Observation(NodeProvisioner.MACHINE, target_node_count=1, requests_needed=1), T0)
+    ws = advance(phi3, Observation(MACHINES.condition, target_node_count=1, requests_needed=1), T0)
     assert "MachineReady" in conditions(ws) and "NodeClaimReady" not in conditions(ws)
-    ws = advance(phi3, Observation(NodeProvisioner.BYO, target_node_count=1), T0)
+    ws = advance(phi3, Observation(BRING_YOUR_OWN.condition, target_node_count=1), T0)
     assert "MachineReady" not in conditions(ws) and "NodeClaimReady" not in conditions(ws)
 
 
 def test_gpu_problems_are_spelled_out(phi3: Workspace) -> None:
     problem = "node n1 is Ready but reports 0 nvidia.com/gpu after 10 minutes; is the NVIDIA device plugin running on it?"
-    ws = advance(phi3, Observation(NodeProvisioner.BYO, target_node_count=1, node_problems=[problem]), T0)
+    ws = advance(phi3, Observation(BRING_YOUR_OWN.condition, target_node_count=1, node_problems=[problem]), T0)
     assert ws.status is not None
     resource = get_condition(ws.status.conditions, "ResourceReady")
     assert resource is not None and resource.message == problem and resource.reason == "NodePluginsNotReady"

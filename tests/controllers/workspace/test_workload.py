@@ -79,11 +79,13 @@ def test_phi3_on_a_v100_is_a_transformers_deployment(phi3: Workspace) -> None:
     assert pod["affinity"] == {
         "nodeAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": {
+                # One term per node: a node field selector takes exactly one value.
                 "nodeSelectorTerms": [
                     {
-                        "matchFields": [{"key": "metadata.name", "operator": "In", "values": NODES}],
+                        "matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}],
                         "matchExpressions": [{"key": "apps", "operator": "In", "values": ["phi-3"]}],
                     }
+                    for node in sorted(NODES)
                 ]
             }
         }

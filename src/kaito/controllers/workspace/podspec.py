@@ -41,18 +41,25 @@ def pod_labels(workspace: Workspace) -> dict[str, str]:
 
 
 def node_affinity(workspace: Workspace, nodes: list[str]) -> dict[str, Any]:
-    """Required affinity to exactly the workspace's nodes (by name) that carry its selector labels."""
+    """Required affinity to exactly the workspace's nodes (by name) that carry its selector labels.
+
+    One node selector term per node: terms are ORed, and kube-apiserver allows
+    exactly one value in a ``matchFields`` requirement
+    (``pkg/apis/core/validation/validation.go`` ``validateNodeFieldSelectorRequirement``),
+    so several nodes in one requirement would be refused with 422.
+    """
     selector = workspace.resource.label_selector if workspace.resource else None
     expressions = [
         {"key": key, "operator": "In", "values": [value]}
         for key, value in sorted((selector.as_map() if selector else {}).items())
     ]
-    term: dict[str, Any] = {
-        "matchFields": [{"key": "metadata.name", "operator": "In", "values": sorted(nodes)}]
-    }
-    if expressions:
-        term["matchExpressions"] = expressions
-    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
+    terms: list[dict[str, Any]] = []
+    for node in sorted(nodes):
+        term: dict[str, Any] = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}
+        if expressions:
+            term["matchExpressions"] = expressions
+        terms.append(term)
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
 
 
 def preset_pod_template(

@@ -7,14 +7,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from kaito.api.core import ConfigMap, ControllerRevision, Deployment, Node, Pod, Service, StatefulSet
-from kaito.api.karpenter import Machine, NodeClaim
-from kaito.api.wellknown import LABEL_WORKSPACE, NodeProvisioner
+from kaito.api.wellknown import LABEL_WORKSPACE
 from kaito.api.workspace import Workspace
+from kaito.controllers.workspace.caches import Caches
 from kaito.controllers.workspace.indexes import WORKSPACE_INDEX, enqueue_owning_workspace, index_by_workspace
 from kaito.controllers.workspace.metrics import WORKSPACE_COUNT
 from kaito.controllers.workspace.nodes import node_facts, selects
 from kaito.controllers.workspace.options import WorkspaceOptions
-from kaito.controllers.workspace.reconciler import Caches, WorkspaceReconciler
+from kaito.controllers.workspace.provisioning import provisioner_for
+from kaito.controllers.workspace.reconciler import WorkspaceReconciler
 from kaito.kube.clock import RealClock
 from kaito.kube.controller import Controller
 from kaito.kube.handlers import (
@@ -54,10 +55,8 @@ def setup_workspace_controller(
     workspaces = manager.informer(Workspace)
     nodes = manager.informer(Node)
     node_requests: Informer[Any] | None = None
-    if options.node_provisioner != NodeProvisioner.BYO:
-        model: type[NodeClaim] | type[Machine] = (
-            Machine if options.node_provisioner == NodeProvisioner.MACHINE else NodeClaim
-        )
+    model = provisioner_for(options.node_provisioner).model
+    if model is not None:
         node_requests = manager.informer(
             model, label_selector=LABEL_WORKSPACE, indexers={WORKSPACE_INDEX: index_by_workspace}
         )

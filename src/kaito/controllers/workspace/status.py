@@ -12,23 +12,21 @@ from dataclasses import dataclass, field
 
 from kaito.api.conditions import get_condition, remove_condition, set_condition
 from kaito.api.meta import Condition
-from kaito.api.wellknown import ConditionStatus, ConditionType, NodeProvisioner, Reason, WorkspaceState
+from kaito.api.wellknown import ConditionStatus, ConditionType, Reason, WorkspaceState
 from kaito.api.workspace import PhaseTimestamps, Workspace, WorkspaceStatus
 from kaito.controllers.workspace.failures import Failure
+from kaito.controllers.workspace.provisioning import REQUEST_CONDITION_TYPES, RequestCondition
 
 TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 Put = Callable[[str, str, str, str], None]
-_NODE_REQUEST_CONDITION = {
-    NodeProvisioner.NODECLAIM: ConditionType.NODECLAIM_READY,
-    NodeProvisioner.MACHINE: ConditionType.MACHINE_READY,
-}
 
 
 @dataclass(frozen=True)
 class Observation:
     """What one reconcile saw; every field the status depends on."""
 
-    provisioner: NodeProvisioner
+    # The condition reporting the node requests (NodeClaimReady, MachineReady); None for BYO.
+    request_condition: RequestCondition | None
     target_node_count: int | None = None
     plan_error: str | None = None
     worker_nodes: list[str] = field(default_factory=list)
@@ -69,7 +67,7 @@ def tuning_unavailable_status(workspace: Workspace, now: str) -> WorkspaceStatus
         conditions,
         ConditionType.JOB_STARTED,
         FALSE,
-        "TuningUnavailable",
+        Reason.TUNING_UNAVAILABLE,
         message,
         workspace.metadata.generation,
         now,
@@ -178,25 +176,21 @@ def _not_ready(put: Put, status: WorkspaceStatus, reason: str, message: str, fai
 
 def _node_request_condition(conditions: list[Condition], seen: Observation, put: Put) -> None:
     """NodeClaimReady (or MachineReady): are the node requests this workspace made fulfilled?"""
-    condition = _NODE_REQUEST_CONDITION.get(seen.provisioner)
+    condition = seen.request_condition
     if condition is None:
         return
-    for other in _NODE_REQUEST_CONDITION.values():
-        if other != condition:
-            remove_condition(conditions, other)
-    kind = "NodeClaims" if condition == ConditionType.NODECLAIM_READY else "Machines"
-    ready_reason = Reason.NODECLAIMS_READY if kind == "NodeClaims" else Reason.MACHINES_READY
-    not_ready_reason = Reason.NODECLAIM_NOT_READY if kind == "NodeClaims" else Reason.MACHINE_NOT_READY
+    for other in REQUEST_CONDITION_TYPES - {condition.type}:
+        remove_condition(conditions, other)
     if seen.requests_ready >= seen.requests_needed:
-        put(condition, TRUE, ready_reason, f"Enough {kind} are ready")
+        put(condition.type, TRUE, condition.ready_reason, f"Enough {condition.plural} are ready")
     elif seen.request_failure is not None:
-        put(condition, FALSE, seen.request_failure.reason, seen.request_failure.message)
+        put(condition.type, FALSE, seen.request_failure.reason, seen.request_failure.message)
     else:
         put(
-            condition,
+            condition.type,
             FALSE,
-            not_ready_reason,
-            f"Ready {kind} are not enough: {seen.requests_ready} of {seen.requests_needed} ready",
+            condition.not_ready_reason,
+            f"Ready {condition.plural} are not enough: {seen.requests_ready} of {seen.requests_needed} ready",
         )
 
 
