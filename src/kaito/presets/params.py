@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kaito.api import runtime_contract
 from kaito.api.wellknown import Runtime
 from kaito.presets.catalog import ModelPreset, RuntimeArgs, VLLMArgs
 from kaito.presets.compat import (
@@ -26,11 +27,11 @@ from kaito.presets.compat import (
 from kaito.presets.estimator import Estimate
 from kaito.presets.skus import GPUConfig
 
-RUNTIME_COMMAND = ("kaito-runtime", "serve")
+RUNTIME_COMMAND = runtime_contract.SERVE_COMMAND
 DEFAULT_REGISTRY = "mcr.microsoft.com/aks/kaito"
 WEIGHTS_DIR = "/workspace/weights"
 CHAT_TEMPLATES_DIR = "/workspace/chat_templates"
-DEFAULT_PORT = 5000
+DEFAULT_PORT = runtime_contract.PORT
 HF_TOKEN_ENV = "HF_TOKEN"
 # Hugging Face hub cache for download-at-runtime presets: the weights volume,
 # so tokenizer and config downloads land beside the weights, not in the image.

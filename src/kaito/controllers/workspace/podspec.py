@@ -12,20 +12,21 @@ import copy
 import math
 from typing import Any
 
+from kaito.api import runtime_contract as contract
 from kaito.api.wellknown import LABEL_WORKSPACE, RESOURCE_NVIDIA_GPU, TAINT_SKU_KEY, TAINT_SKU_VALUE
 from kaito.api.workspace import AdapterSpec, Workspace
 from kaito.controllers.workspace.options import WorkspaceOptions
 from kaito.controllers.workspace.plan import InferencePlan
 from kaito.presets.params import HF_TOKEN_ENV, WEIGHTS_DIR, build_inference_params, preset_image
 
-INFERENCE_PORT = 5000
-CONFIG_DIR = "/mnt/config"
-CONFIG_FILE = f"{CONFIG_DIR}/inference_config.yaml"
-ADAPTERS_DIR = "/mnt/adapter"
-HEALTH_PATH = "/health"
+INFERENCE_PORT = contract.PORT
+CONFIG_DIR = contract.CONFIG_DIR
+CONFIG_FILE = contract.CONFIG_PATH
+ADAPTERS_DIR = contract.ADAPTERS_DIR
+HEALTH_PATH = contract.HEALTH_PATH
 PROBE_PERIOD_SECONDS = 10
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
-RAY_PORT = 6379
+RAY_PORT = contract.RAY_PORT
 # How long the leader of a multi-node instance waits for its workers to join before giving up;
 # its startup probe allows this on top of the model's load time.
 CLUSTER_FORMATION_SECONDS = 600
@@ -183,12 +184,12 @@ def _distributed_env(workspace: Workspace, plan: InferencePlan) -> list[dict[str
     """What the runtime needs to form one vLLM instance across the StatefulSet's pods."""
     leader = f"{workspace.name}-0.{workspace.name}-headless.{workspace.namespace}.svc.cluster.local"
     return [
-        {"name": "KAITO_NODE_COUNT", "value": str(plan.node_count)},
-        {"name": "KAITO_LEADER_ADDRESS", "value": leader},
-        {"name": "KAITO_RAY_PORT", "value": str(RAY_PORT)},
-        {"name": "KAITO_CLUSTER_TIMEOUT_SECONDS", "value": str(CLUSTER_FORMATION_SECONDS)},
+        {"name": contract.NODE_COUNT_ENV, "value": str(plan.node_count)},
+        {"name": contract.LEADER_ADDRESS_ENV, "value": leader},
+        {"name": contract.RAY_PORT_ENV, "value": str(RAY_PORT)},
+        {"name": contract.CLUSTER_TIMEOUT_ENV, "value": str(CLUSTER_FORMATION_SECONDS)},
         {
-            "name": "KAITO_NODE_RANK",
+            "name": contract.NODE_RANK_ENV,
             "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{POD_INDEX_LABEL}']"}},
         },
     ]

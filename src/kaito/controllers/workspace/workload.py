@@ -12,6 +12,7 @@ import hashlib
 import json
 from typing import Any
 
+from kaito.api import runtime_contract
 from kaito.api.core import ConfigMap, Deployment, Service, StatefulSet
 from kaito.api.meta import KubeObject, ObjectMeta
 from kaito.api.wellknown import ANNOTATION_ENABLE_LB, ANNOTATION_REVISION, ENABLE_LB_VALUE, LABEL_WORKSPACE
@@ -28,7 +29,7 @@ from kaito.controllers.workspace.podspec import (
 from kaito.controllers.workspace.revisions import owner_reference
 
 ANNOTATION_DESIRED_HASH = "kaito.sh/desired-hash"
-INFERENCE_CONFIG_KEY = "inference_config.yaml"
+INFERENCE_CONFIG_KEY = runtime_contract.CONFIG_FILE_NAME
 TORCH_PORT = 29500
 STATEFULSET_POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 
