@@ -1,5 +1,7 @@
-"""Test infrastructure: a Kubernetes API emulator, KWOK-style simulated
-cluster agents, a fake node provisioner and the sandbox that serves them."""
+"""The simulated cluster kaito is tested against and ``kaito sandbox`` serves (a test world, not
+part of the operator): a Kubernetes API emulator judged against kube-apiserver, KWOK-style agents
+(scheduler, kubelet, workload controllers) and ``cluster.Sandbox``, which serves both on localhost.
+It depends only on ``kaito.api``."""
 
 from kaito_sim.agents import FAILURE_ANNOTATION, Failure, SimulatedCluster, Timings
 from kaito_sim.cluster import Sandbox
